@@ -1,0 +1,3 @@
+"""Threadline: digital messaging for contact centers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Adapters: the database, the event stream, password hashing."""

@@ -1,0 +1,1 @@
+"""Repositories: the only code that speaks SQL. One module per aggregate."""

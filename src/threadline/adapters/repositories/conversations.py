@@ -1,0 +1,203 @@
+"""Conversations and their sessions."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from threadline.adapters.schema import conversation_sessions, conversations
+from threadline.core.conversations import Conversation, ConversationState, WaitingOn
+from threadline.core.routing import WaitingConversation
+
+_MUTABLE = (
+    "skill",
+    "state",
+    "session_id",
+    "session_seq",
+    "waiting_on",
+    "respond_by",
+    "pace",
+    "assigned_agent_id",
+    "owner_agent_id",
+    "enqueued_at",
+    "last_customer_message_at",
+    "last_outbound_at",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    state: ConversationState | None = None
+    agent_id: uuid.UUID | None = None
+    queue: str | None = None
+    customer_id: uuid.UUID | None = None
+    # For agents: restrict to what they may see (assigned/owned, or queued in skills).
+    visible_to_agent: uuid.UUID | None = None
+    visible_skills: frozenset[str] = frozenset()
+
+
+def _row_values(conv: Conversation) -> dict[str, Any]:
+    values = {name: getattr(conv, name) for name in _MUTABLE}
+    values["state"] = str(conv.state)
+    values["waiting_on"] = str(conv.waiting_on)
+    return values
+
+
+class ConversationRepository:
+    def __init__(self, conn: AsyncConnection, *, lock_rows: bool) -> None:
+        self._conn = conn
+        self._lock_rows = lock_rows
+
+    async def add(self, conv: Conversation) -> None:
+        await self._conn.execute(
+            conversations.insert().values(
+                id=conv.id,
+                customer_id=conv.customer_id,
+                inbox_id=conv.inbox_id,
+                channel=conv.channel,
+                opened_at=conv.opened_at,
+                **_row_values(conv),
+            )
+        )
+        await self.add_session(conv)
+
+    async def add_session(self, conv: Conversation) -> None:
+        await self._conn.execute(
+            conversation_sessions.insert().values(
+                id=conv.session_id,
+                conversation_id=conv.id,
+                seq=conv.session_seq,
+                opened_at=conv.updated_at,
+            )
+        )
+
+    async def close_session(self, session_id: uuid.UUID, at: datetime, reason: str) -> None:
+        await self._conn.execute(
+            conversation_sessions.update()
+            .where(conversation_sessions.c.id == session_id)
+            .values(closed_at=at, close_reason=reason)
+        )
+
+    async def save(self, conv: Conversation) -> None:
+        await self._conn.execute(
+            conversations.update().where(conversations.c.id == conv.id).values(**_row_values(conv))
+        )
+
+    async def get(self, conversation_id: uuid.UUID, *, for_update: bool = False) -> Conversation | None:
+        query = sa.select(conversations).where(conversations.c.id == conversation_id)
+        return await self._one(query, for_update=for_update)
+
+    async def lock_if_queued(self, conversation_id: uuid.UUID) -> Conversation | None:
+        """Lock a queued conversation for assignment, skipping one another router holds."""
+        query = sa.select(conversations).where(
+            conversations.c.id == conversation_id,
+            conversations.c.state == str(ConversationState.QUEUED),
+        )
+        if self._lock_rows:
+            query = query.with_for_update(skip_locked=True)
+        return await self._one(query, for_update=False)
+
+    async def find_for_customer(
+        self, customer_id: uuid.UUID, inbox_id: uuid.UUID, *, for_update: bool = False
+    ) -> Conversation | None:
+        query = sa.select(conversations).where(
+            conversations.c.customer_id == customer_id, conversations.c.inbox_id == inbox_id
+        )
+        return await self._one(query, for_update=for_update)
+
+    async def assigned_to(self, agent_id: uuid.UUID, *, for_update: bool = False) -> list[Conversation]:
+        query = sa.select(conversations).where(
+            conversations.c.assigned_agent_id == agent_id,
+            conversations.c.state == str(ConversationState.ASSIGNED),
+        )
+        if for_update and self._lock_rows:
+            query = query.with_for_update()
+        return [_from_row(r) for r in (await self._conn.execute(query.order_by(conversations.c.id))).all()]
+
+    async def waiting_for_skill(self, skill: str, *, limit: int) -> list[WaitingConversation]:
+        """The `limit` queued conversations of a skill that routing serves first."""
+        c = conversations.c
+        query = (
+            sa.select(c.id, c.skill, c.respond_by, c.enqueued_at, c.updated_at)
+            .where(c.state == str(ConversationState.QUEUED), c.skill == skill)
+            .order_by(sa.case((c.respond_by.is_(None), 1), else_=0), c.respond_by, c.enqueued_at, c.id)
+            .limit(limit)
+        )
+        rows = (await self._conn.execute(query)).all()
+        return [
+            WaitingConversation(
+                conversation_id=r.id,
+                skill=r.skill,
+                respond_by=r.respond_by,
+                enqueued_at=r.enqueued_at or r.updated_at,
+            )
+            for r in rows
+        ]
+
+    async def list(self, filt: ConversationFilter, *, limit: int, offset: int) -> list[Conversation]:
+        c = conversations.c
+        query = sa.select(conversations)
+        if filt.state is not None:
+            query = query.where(c.state == str(filt.state))
+        if filt.agent_id is not None:
+            query = query.where(sa.or_(c.assigned_agent_id == filt.agent_id, c.owner_agent_id == filt.agent_id))
+        if filt.queue is not None:
+            query = query.where(c.skill == filt.queue)
+        if filt.customer_id is not None:
+            query = query.where(c.customer_id == filt.customer_id)
+        if filt.visible_to_agent is not None:
+            mine = sa.and_(
+                sa.or_(c.assigned_agent_id == filt.visible_to_agent, c.owner_agent_id == filt.visible_to_agent),
+                c.state.in_([str(ConversationState.ASSIGNED), str(ConversationState.INACTIVE)]),
+            )
+            queued = sa.and_(c.state == str(ConversationState.QUEUED), c.skill.in_(sorted(filt.visible_skills)))
+            query = query.where(sa.or_(mine, queued))
+        # Routing order: waiting on an agent by respond-by, then the rest by recency.
+        query = query.order_by(
+            sa.case((c.respond_by.is_(None), 1), else_=0), c.respond_by, c.updated_at.desc(), c.id
+        )
+        rows = (await self._conn.execute(query.limit(limit).offset(offset))).all()
+        return [_from_row(r) for r in rows]
+
+    async def sessions(self, conversation_id: uuid.UUID) -> list[Any]:
+        rows = await self._conn.execute(
+            sa.select(conversation_sessions)
+            .where(conversation_sessions.c.conversation_id == conversation_id)
+            .order_by(conversation_sessions.c.seq)
+        )
+        return list(rows.all())
+
+    async def _one(self, query: Any, *, for_update: bool) -> Conversation | None:
+        if for_update and self._lock_rows:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).first()
+        return _from_row(row) if row else None
+
+
+def _from_row(r: Any) -> Conversation:
+    return Conversation(
+        id=r.id,
+        customer_id=r.customer_id,
+        inbox_id=r.inbox_id,
+        channel=r.channel,
+        skill=r.skill,
+        state=ConversationState(r.state),
+        session_id=r.session_id,
+        session_seq=r.session_seq,
+        pace=r.pace,
+        opened_at=r.opened_at,
+        updated_at=r.updated_at,
+        waiting_on=WaitingOn(r.waiting_on),
+        respond_by=r.respond_by,
+        assigned_agent_id=r.assigned_agent_id,
+        owner_agent_id=r.owner_agent_id,
+        enqueued_at=r.enqueued_at,
+        last_customer_message_at=r.last_customer_message_at,
+        last_outbound_at=r.last_outbound_at,
+    )

@@ -1,0 +1,108 @@
+"""The append-only event log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from threadline.adapters.schema import event_sequence, events
+from threadline.core.events import Event
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    seq: int
+    type: str
+    occurred_at: datetime
+    actor: str
+    conversation_id: uuid.UUID | None
+    agent_id: uuid.UUID | None
+    queue: str | None
+    payload: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "occurred_at": self.occurred_at.isoformat(),
+            "actor": self.actor,
+            "conversation_id": str(self.conversation_id) if self.conversation_id else None,
+            "agent_id": str(self.agent_id) if self.agent_id else None,
+            "queue": self.queue,
+            "payload": self.payload,
+        }
+
+
+class EventRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def append(self, batch: Sequence[Event]) -> int:
+        """Insert `batch` with consecutive sequence numbers; return the last one.
+
+        Call this last in the transaction: the counter row stays locked until commit,
+        which is what makes commit order equal sequence order, and holding it for the
+        shortest time keeps concurrent writers flowing.
+        """
+        result = await self._conn.execute(
+            event_sequence.update()
+            .where(event_sequence.c.id == 1)
+            .values(last_seq=event_sequence.c.last_seq + len(batch))
+            .returning(event_sequence.c.last_seq)
+        )
+        last = int(result.scalar_one())
+        first = last - len(batch) + 1
+        await self._conn.execute(
+            events.insert(),
+            [
+                {
+                    "seq": first + i,
+                    "type": str(e.type),
+                    "occurred_at": e.occurred_at,
+                    "actor": e.actor,
+                    "conversation_id": e.conversation_id,
+                    "agent_id": e.agent_id,
+                    "queue": e.queue,
+                    "payload": e.payload,
+                }
+                for i, e in enumerate(batch)
+            ],
+        )
+        return last
+
+    async def head(self) -> int:
+        return int((await self._conn.execute(sa.select(event_sequence.c.last_seq))).scalar_one())
+
+    async def after(self, seq: int, *, limit: int) -> list[StoredEvent]:
+        rows = await self._conn.execute(
+            sa.select(events).where(events.c.seq > seq).order_by(events.c.seq).limit(limit)
+        )
+        return [_from_row(r) for r in rows.all()]
+
+    async def for_conversation(self, conversation_id: uuid.UUID, *, limit: int) -> list[StoredEvent]:
+        rows = await self._conn.execute(
+            sa.select(events)
+            .where(events.c.conversation_id == conversation_id)
+            .order_by(events.c.seq.desc())
+            .limit(limit)
+        )
+        return [_from_row(r) for r in reversed(rows.all())]
+
+
+def _from_row(r: Any) -> StoredEvent:
+    return StoredEvent(
+        seq=r.seq,
+        type=r.type,
+        occurred_at=r.occurred_at,
+        actor=r.actor,
+        conversation_id=r.conversation_id,
+        agent_id=r.agent_id,
+        queue=r.queue,
+        payload=r.payload,
+    )

@@ -1,0 +1,196 @@
+"""The relational schema (SQLAlchemy Core). Alembic migrations create it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores aware UTC datetimes; SQLite keeps no zone, so one is attached on read."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+Id = sa.Uuid(as_uuid=True)
+
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(128), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("preferred_concurrency", sa.Integer, nullable=False),
+    sa.Column("max_load", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_since", UTCDateTime, nullable=False),
+    # Denormalised count of assigned conversations, changed only by conditional UPDATEs
+    # so that two routers can never push an agent past their limit.
+    sa.Column("active_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_assigned_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("active_count >= 0", name="active_nonnegative"),
+    sa.CheckConstraint("preferred_concurrency >= 1 AND max_load >= preferred_concurrency", name="limits"),
+)
+
+agent_skills = sa.Table(
+    "agent_skills",
+    metadata,
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("skill", sa.String(64), primary_key=True),
+    sa.Index("ix_agent_skills_skill", "skill"),
+)
+
+auth_tokens = sa.Table(
+    "auth_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("agent_id", Id, sa.ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+inboxes = sa.Table(
+    "inboxes",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("skill", sa.String(64), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+customers = sa.Table(
+    "customers",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("display_name", sa.String(128), nullable=True),
+    sa.Column("timezone", sa.String(64), nullable=True),
+    sa.Column("preferred_channel", sa.String(32), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+customer_identities = sa.Table(
+    "customer_identities",
+    metadata,
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("address", sa.String(255), primary_key=True),
+    sa.Column("customer_id", Id, sa.ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_customer_identities_customer_id", "customer_id"),
+)
+
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("customer_id", Id, sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("inbox_id", Id, sa.ForeignKey("inboxes.id"), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("skill", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("session_id", Id, nullable=False),
+    sa.Column("session_seq", sa.Integer, nullable=False),
+    sa.Column("waiting_on", sa.String(16), nullable=False),
+    sa.Column("respond_by", UTCDateTime, nullable=True),
+    sa.Column("pace", sa.Float, nullable=False),
+    sa.Column("assigned_agent_id", Id, sa.ForeignKey("agents.id"), nullable=True),
+    sa.Column("owner_agent_id", Id, sa.ForeignKey("agents.id"), nullable=True),
+    sa.Column("enqueued_at", UTCDateTime, nullable=True),
+    sa.Column("last_customer_message_at", UTCDateTime, nullable=True),
+    sa.Column("last_outbound_at", UTCDateTime, nullable=True),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    # One persistent thread per customer per inbox (DESIGN.md §1).
+    sa.UniqueConstraint("customer_id", "inbox_id"),
+    sa.Index("ix_conversations_state_skill", "state", "skill"),
+    sa.Index("ix_conversations_assigned_agent_id", "assigned_agent_id"),
+)
+
+conversation_sessions = sa.Table(
+    "conversation_sessions",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("conversation_id", Id, sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    sa.Column("closed_at", UTCDateTime, nullable=True),
+    sa.Column("close_reason", sa.String(64), nullable=True),
+    sa.UniqueConstraint("conversation_id", "seq"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("conversation_id", Id, sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("session_id", Id, nullable=False),
+    sa.Column("inbox_id", Id, sa.ForeignKey("inboxes.id"), nullable=False),
+    sa.Column("direction", sa.String(8), nullable=False),
+    sa.Column("sender_type", sa.String(16), nullable=False),
+    sa.Column("sender_agent_id", Id, sa.ForeignKey("agents.id"), nullable=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=True),
+    sa.Column("delivery_status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("status_updated_at", UTCDateTime, nullable=False),
+    # A provider retry carries the same id: the second insert fails and nothing changes.
+    sa.UniqueConstraint("inbox_id", "external_id"),
+    sa.Index("ix_messages_conversation_id_created_at", "conversation_id", "created_at"),
+    sa.Index("ix_messages_inbox_id_delivery_status", "inbox_id", "delivery_status"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    # Assigned from event_sequence inside the writing transaction, so commit order and
+    # sequence order agree and a reader resuming after N misses nothing.
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("conversation_id", Id, nullable=True),
+    sa.Column("agent_id", Id, nullable=True),
+    sa.Column("queue", sa.String(64), nullable=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Index("ix_events_conversation_id", "conversation_id"),
+)
+
+event_sequence = sa.Table(
+    "event_sequence",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+)

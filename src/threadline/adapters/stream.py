@@ -1,0 +1,173 @@
+"""The live event stream: tails the event log and fans events out to subscribers.
+
+The event log in the database is the only source: one task per process reads events
+after its cursor, in sequence order, and hands each to the subscribers allowed to see
+it. Because sequence numbers are allocated under a lock held until commit (see
+`EventRepository.append`), reading in sequence order never skips an event that commits
+later, so a client resuming "after N" misses nothing, whichever process wrote it.
+
+A commit in this process wakes the tail at once; commits by other processes are seen
+within `poll_seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from threadline.adapters.database import Database
+from threadline.adapters.repositories.events import EventRepository, StoredEvent
+from threadline.core.access import Principal, event_visible
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Events read per query: large enough to drain a burst in a few round trips, small
+# enough that one slow page does not stall delivery for long.
+PAGE = 500
+# A client further behind than this must reload its state instead of replaying: a
+# replay that long costs more than a fresh fetch, and usually means a stale tab.
+MAX_REPLAY = 10_000
+# Per-subscriber buffer. A client that falls this far behind is disconnected; it
+# reconnects with its last sequence number and catches up from the log, losing nothing.
+QUEUE_LIMIT = 5_000
+
+
+class TooFarBehind(Exception):
+    pass
+
+
+class Subscription:
+    def __init__(self, principal: Principal, delivered: int) -> None:
+        self.principal = principal
+        self.delivered = delivered
+        self.queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        self.overflowed = False
+        self._replaying = True
+        self._held: list[StoredEvent] = []
+
+    def offer(self, event: StoredEvent) -> None:
+        if self._replaying:
+            self._held.append(event)
+        else:
+            self._push(event)
+
+    def _push(self, event: StoredEvent) -> None:
+        if event.seq <= self.delivered or self.overflowed:
+            return
+        if not event_visible(self.principal, event.agent_id, event.queue):
+            self.delivered = event.seq
+            return
+        try:
+            self.queue.put_nowait(event)
+            self.delivered = event.seq
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.queue.get_nowait()  # make room for the end-of-stream marker
+            self.queue.put_nowait(None)
+
+    def go_live(self) -> None:
+        self._replaying = False
+        held, self._held = self._held, []
+        for event in held:
+            self._push(event)
+
+
+class EventStream:
+    def __init__(self, db: Database, *, poll_seconds: float) -> None:
+        self._db = db
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+        self._subscribers: set[Subscription] = set()
+        self._cursor = 0
+        self._task: asyncio.Task[None] | None = None
+        self.on_batch: Callable[[list[StoredEvent]], None] | None = None
+
+    @property
+    def cursor(self) -> int:
+        return self._cursor
+
+    async def start(self) -> None:
+        self._cursor = await self._read(lambda repo: repo.head())
+        self._task = asyncio.create_task(self._run(), name="event-stream")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for sub in list(self._subscribers):
+            with contextlib.suppress(asyncio.QueueFull):
+                sub.queue.put_nowait(None)
+        self._subscribers.clear()
+
+    def notify(self, seq: int) -> None:
+        """Called after a commit in this process; cheap and non-blocking."""
+        if seq > self._cursor:
+            self._wake.set()
+
+    async def subscribe(self, principal: Principal, after: int | None) -> Subscription:
+        """Subscribe from `after` (replaying what was missed) or from now."""
+        if after is None:
+            sub = Subscription(principal, self._cursor)
+            self._subscribers.add(sub)
+            sub.go_live()
+            return sub
+        head = await self._read(lambda repo: repo.head())
+        if after < 0 or after > head:
+            raise ValueError("after is not a sequence number this server has issued")
+        if head - after > MAX_REPLAY:
+            raise TooFarBehind()
+        sub = Subscription(principal, after)
+        self._subscribers.add(sub)  # live events are held back while we replay
+        try:
+            position = after
+            while True:
+                page = await self._read(lambda repo, p=position: repo.after(p, limit=PAGE))
+                for event in page:
+                    sub._push(event)
+                if len(page) < PAGE:
+                    break
+                position = page[-1].seq
+        except BaseException:
+            self._subscribers.discard(sub)
+            raise
+        sub.go_live()
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subscribers.discard(sub)
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            self._wake.clear()
+            try:
+                await self._drain()
+            except Exception:
+                # A database hiccup must not kill delivery; the next wake retries from
+                # the same cursor, so nothing is skipped.
+                log.exception("event stream read failed; retrying")
+                await asyncio.sleep(self._poll)
+
+    async def _drain(self) -> None:
+        while True:
+            page = await self._read(lambda repo: repo.after(self._cursor, limit=PAGE))
+            if not page:
+                return
+            for event in page:
+                for sub in list(self._subscribers):
+                    sub.offer(event)
+            self._cursor = page[-1].seq
+            if self.on_batch is not None:
+                self.on_batch(page)
+            if len(page) < PAGE:
+                return
+
+    async def _read(self, fn: Callable[[EventRepository], Awaitable[T]]) -> T:
+        async with self._db.connect(write=False) as conn, conn.begin():
+            return await fn(EventRepository(conn))

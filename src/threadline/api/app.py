@@ -1,0 +1,69 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel
+
+from threadline import __version__
+from threadline.adapters.database import Database
+from threadline.adapters.stream import EventStream
+from threadline.api import errors
+from threadline.api.background import RoutingLoop
+from threadline.api.context import AppContext, Clock, system_clock
+from threadline.api.limits import BodyLimitMiddleware
+from threadline.api.routes import agents, auth, channel, conversations, customers, inboxes, stream
+from threadline.service.unit_of_work import Transactor
+from threadline.settings import Settings, get_settings
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    database: str
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url, pool_size=settings.db_pool_size)
+        event_stream = EventStream(db, poll_seconds=settings.stream_poll_seconds)
+        ctx = AppContext(settings=settings, db=db, tx=Transactor(db, event_stream.notify), stream=event_stream, clock=clock)
+        await event_stream.start()
+        router_loop = RoutingLoop(ctx, settings.routing_interval_seconds)
+        router_loop.start()
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            await router_loop.stop()
+            await event_stream.stop()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Threadline",
+        version=__version__,
+        description="Digital messaging for contact centers. Every /api/v1 call needs a bearer token.",
+        lifespan=lifespan,
+        responses=errors.ERROR_RESPONSES,
+    )
+    errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (auth, agents, customers, conversations, inboxes, channel, stream):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    async def healthz() -> Health:
+        ctx: AppContext = app.state.ctx
+        await ctx.tx.read(lambda uow: uow.events.head())
+        return Health(status="ok", version=__version__, database=ctx.db.dialect)
+
+    return app

@@ -1,0 +1,87 @@
+"""Conversations: list, read the timeline, reply, close, transfer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from threadline.adapters.repositories.conversations import ConversationFilter
+from threadline.api.schemas import (
+    ConversationDetailOut,
+    ConversationOut,
+    CustomerOut,
+    EventOut,
+    MessageOut,
+    SendIn,
+    SessionOut,
+    Skill,
+    TransferIn,
+)
+from threadline.api.security import Ctx, CurrentPrincipal
+from threadline.core.conversations import ConversationState
+from threadline.service import conversations
+from threadline.service.customers import CustomerView
+
+router = APIRouter(tags=["conversations"])
+
+
+@router.get("/conversations", response_model=list[ConversationOut])
+async def list_conversations(
+    ctx: Ctx,
+    principal: CurrentPrincipal,
+    state: ConversationState | None = None,
+    agent_id: uuid.UUID | None = None,
+    queue: Annotated[Skill | None, Query()] = None,
+    customer_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[ConversationOut]:
+    """In routing order: waiting on an agent by earliest respond-by, then the rest."""
+    filt = ConversationFilter(state=state, agent_id=agent_id, queue=queue, customer_id=customer_id)
+    found = await ctx.tx.read(lambda uow: conversations.list_for(uow, principal, filt, limit=limit, offset=offset))
+    return [ConversationOut.of(c) for c in found]
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationDetailOut)
+async def get_conversation(conversation_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal) -> ConversationDetailOut:
+    """The conversation with its whole timeline across sessions."""
+    d = await ctx.tx.read(lambda uow: conversations.detail(uow, principal, conversation_id))
+    return ConversationDetailOut(
+        conversation=ConversationOut.of(d.conversation),
+        customer=CustomerOut.of(CustomerView(d.customer, d.identities)),
+        sessions=[
+            SessionOut(id=s.id, seq=s.seq, opened_at=s.opened_at, closed_at=s.closed_at, close_reason=s.close_reason)
+            for s in d.sessions
+        ],
+        messages=[MessageOut.of(m) for m in d.messages],
+        events=[EventOut.of(e) for e in d.events],
+    )
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=MessageOut, status_code=201)
+async def send_message(conversation_id: uuid.UUID, body: SendIn, ctx: Ctx, principal: CurrentPrincipal) -> MessageOut:
+    message = await ctx.tx.write(
+        lambda uow: conversations.send_message(uow, principal, conversation_id, body.text, ctx.now())
+    )
+    return MessageOut.of(message)
+
+
+@router.post("/conversations/{conversation_id}/close", response_model=ConversationOut)
+async def close_conversation(conversation_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal) -> ConversationOut:
+    conv = await ctx.tx.write(lambda uow: conversations.close(uow, principal, conversation_id, ctx.now()))
+    return ConversationOut.of(conv)
+
+
+@router.post("/conversations/{conversation_id}/transfer", response_model=ConversationOut)
+async def transfer_conversation(
+    conversation_id: uuid.UUID, body: TransferIn, ctx: Ctx, principal: CurrentPrincipal
+) -> ConversationOut:
+    """To one agent (up to their maximum load) or to a queue; history and respond-by are kept."""
+    conv = await ctx.tx.write(
+        lambda uow: conversations.transfer(
+            uow, principal, conversation_id, ctx.now(), to_agent_id=body.to_agent_id, to_queue=body.to_queue
+        )
+    )
+    return ConversationOut.of(conv)

@@ -1,0 +1,107 @@
+"""The agents' WebSocket: events that concern them, in order, resumable.
+
+Protocol (JSON text frames):
+  client → {"type": "hello", "token": "<agent token>", "after": <last seq seen, optional>}
+  server → {"type": "ready", "seq": <the stream position now>}
+  server → {"type": "event", "event": {"seq": N, "type": ..., ...}}   (in increasing seq)
+  client → {"type": "ping"}  server → {"type": "pong"}
+Close codes: 4400 bad hello, 4401 bad token, 4409 `after` too far behind (reload and
+reconnect without it), 4408 the client fell too far behind while connected (reconnect
+with the last seq you saw; nothing is lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from threadline.adapters.stream import Subscription, TooFarBehind
+from threadline.api.context import AppContext, ws_ctx
+from threadline.service import auth
+
+router = APIRouter(tags=["stream"])
+
+# Long enough for a slow mobile network to send one frame, short enough that idle
+# unauthenticated sockets do not pile up.
+HELLO_TIMEOUT = 10.0
+
+
+@router.websocket("/stream")
+async def stream(websocket: WebSocket) -> None:
+    ctx = ws_ctx(websocket)
+    await websocket.accept()
+    try:
+        hello = await asyncio.wait_for(websocket.receive_text(), timeout=HELLO_TIMEOUT)
+        data = json.loads(hello)
+    except (TimeoutError, ValueError, WebSocketDisconnect, KeyError, RuntimeError):
+        await _close(websocket, 4400, "expected a hello frame")
+        return
+    token, after = _parse_hello(data)
+    if token is None:
+        await _close(websocket, 4400, "hello needs a token and an optional integer 'after'")
+        return
+    principal = await ctx.tx.read(lambda uow: auth.principal_for(uow, token, ctx.now()))
+    if principal is None:
+        await _close(websocket, 4401, "invalid or expired token")
+        return
+    try:
+        sub = await ctx.stream.subscribe(principal, after)
+    except TooFarBehind:
+        await _close(websocket, 4409, "too far behind: reload and reconnect without 'after'")
+        return
+    except ValueError as exc:
+        await _close(websocket, 4400, str(exc))
+        return
+    try:
+        await websocket.send_json({"type": "ready", "seq": sub.delivered})
+        await _pump(websocket, ctx, sub)
+    finally:
+        ctx.stream.unsubscribe(sub)
+
+
+def _parse_hello(data: Any) -> tuple[str | None, int | None]:
+    if not isinstance(data, dict) or data.get("type") != "hello":
+        return None, None
+    token, after = data.get("token"), data.get("after")
+    if not isinstance(token, str) or not token or len(token) > 200:
+        return None, None
+    if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
+        return None, None
+    return token, after
+
+
+async def _pump(websocket: WebSocket, ctx: AppContext, sub: Subscription) -> None:
+    async def send() -> None:
+        while True:
+            event = await sub.queue.get()
+            if event is None:
+                code = 4408 if sub.overflowed else 1001
+                await _close(websocket, code, "fell behind: reconnect with the last seq" if sub.overflowed else "bye")
+                return
+            await websocket.send_json({"type": "event", "event": event.as_json()})
+
+    async def receive() -> None:
+        while True:
+            text = await websocket.receive_text()
+            with contextlib.suppress(ValueError):
+                if json.loads(text) == {"type": "ping"}:
+                    await websocket.send_json({"type": "pong"})
+
+    tasks = [asyncio.create_task(send()), asyncio.create_task(receive())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.close(code=code, reason=reason)

@@ -1,0 +1,306 @@
+"""Request and response bodies. Requests forbid unknown fields, so a typo is an error."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from threadline.adapters.repositories.events import StoredEvent
+from threadline.core.agents import MAX_CONCURRENCY, Agent, AgentStatus, Role
+from threadline.core.conversations import Conversation, ConversationState, WaitingOn
+from threadline.core.customers import Identity
+from threadline.core.inboxes import Inbox
+from threadline.core.messages import MAX_BODY_CHARS, DeliveryStatus, Direction, Message, SenderType
+from threadline.service.customers import CustomerView
+
+Channel = Literal["api", "web", "app", "sms", "whatsapp", "messenger", "rcs", "apple"]
+Skill = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
+Concurrency = Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+# -- auth --------------------------------------------------------------------------
+
+
+class LoginIn(Request):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class AgentOut(BaseModel):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: Role
+    skills: list[str]
+    preferred_concurrency: int
+    max_load: int
+    status: AgentStatus
+    status_since: datetime
+    active_count: int
+
+    @classmethod
+    def of(cls, a: Agent) -> AgentOut:
+        return cls(
+            id=a.id,
+            username=a.username,
+            display_name=a.display_name,
+            role=a.role,
+            skills=sorted(a.skills),
+            preferred_concurrency=a.preferred_concurrency,
+            max_load=a.max_load,
+            status=a.status,
+            status_since=a.status_since,
+            active_count=a.active_count,
+        )
+
+
+class LoginOut(BaseModel):
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    agent: AgentOut
+
+
+# -- agents ------------------------------------------------------------------------
+
+
+class AgentCreate(Request):
+    username: Annotated[str, StringConstraints(min_length=2, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=8, max_length=256)]
+    display_name: Annotated[str, StringConstraints(max_length=128)] | None = None
+    role: Role = Role.AGENT
+    skills: Annotated[list[Skill], Field(max_length=50)] = ["general"]
+    preferred_concurrency: Concurrency = 3
+    max_load: Concurrency = 5
+
+
+class AgentPatch(Request):
+    display_name: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    role: Role | None = None
+    skills: Annotated[list[Skill], Field(max_length=50)] | None = None
+    preferred_concurrency: Concurrency | None = None
+    max_load: Concurrency | None = None
+
+
+class StatusIn(Request):
+    status: AgentStatus
+
+
+# -- customers ---------------------------------------------------------------------
+
+
+class IdentityIO(Request):
+    channel: Channel
+    address: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+    @classmethod
+    def of(cls, i: Identity) -> IdentityIO:
+        return cls(channel=i.channel, address=i.address)  # type: ignore[arg-type]
+
+
+class CustomerCreate(Request):
+    display_name: Annotated[str, StringConstraints(max_length=128)] | None = None
+    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    preferred_channel: Channel | None = None
+    identities: Annotated[list[IdentityIO], Field(max_length=20)] = []
+
+
+class CustomerOut(BaseModel):
+    id: uuid.UUID
+    display_name: str | None
+    timezone: str | None
+    preferred_channel: str | None
+    created_at: datetime
+    identities: list[IdentityIO]
+
+    @classmethod
+    def of(cls, view: CustomerView) -> CustomerOut:
+        c = view.customer
+        return cls(
+            id=c.id,
+            display_name=c.display_name,
+            timezone=c.timezone,
+            preferred_channel=c.preferred_channel,
+            created_at=c.created_at,
+            identities=[IdentityIO.of(i) for i in view.identities],
+        )
+
+
+# -- conversations -----------------------------------------------------------------
+
+
+class ConversationOut(BaseModel):
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    inbox_id: uuid.UUID
+    channel: str
+    queue: str
+    state: ConversationState
+    waiting_on: WaitingOn
+    respond_by: datetime | None
+    assigned_agent_id: uuid.UUID | None
+    owner_agent_id: uuid.UUID | None
+    session_seq: int
+    opened_at: datetime
+    updated_at: datetime
+    last_customer_message_at: datetime | None
+    last_outbound_at: datetime | None
+
+    @classmethod
+    def of(cls, c: Conversation) -> ConversationOut:
+        return cls(
+            id=c.id,
+            customer_id=c.customer_id,
+            inbox_id=c.inbox_id,
+            channel=c.channel,
+            queue=c.skill,
+            state=c.state,
+            waiting_on=c.waiting_on,
+            respond_by=c.respond_by,
+            assigned_agent_id=c.assigned_agent_id,
+            owner_agent_id=c.owner_agent_id,
+            session_seq=c.session_seq,
+            opened_at=c.opened_at,
+            updated_at=c.updated_at,
+            last_customer_message_at=c.last_customer_message_at,
+            last_outbound_at=c.last_outbound_at,
+        )
+
+
+class MessageOut(BaseModel):
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    session_id: uuid.UUID
+    direction: Direction
+    sender_type: SenderType
+    sender_agent_id: uuid.UUID | None
+    text: str
+    external_id: str | None
+    delivery_status: DeliveryStatus
+    created_at: datetime
+    status_updated_at: datetime
+
+    @classmethod
+    def of(cls, m: Message) -> MessageOut:
+        return cls(
+            id=m.id,
+            conversation_id=m.conversation_id,
+            session_id=m.session_id,
+            direction=m.direction,
+            sender_type=m.sender_type,
+            sender_agent_id=m.sender_agent_id,
+            text=m.body,
+            external_id=m.external_id,
+            delivery_status=m.delivery_status,
+            created_at=m.created_at,
+            status_updated_at=m.status_updated_at,
+        )
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    seq: int
+    opened_at: datetime
+    closed_at: datetime | None
+    close_reason: str | None
+
+
+class EventOut(BaseModel):
+    seq: int
+    type: str
+    occurred_at: datetime
+    actor: str
+    conversation_id: uuid.UUID | None
+    agent_id: uuid.UUID | None
+    queue: str | None
+    payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, e: StoredEvent) -> EventOut:
+        return cls(**e.__dict__)
+
+
+class ConversationDetailOut(BaseModel):
+    conversation: ConversationOut
+    customer: CustomerOut
+    sessions: list[SessionOut]
+    messages: list[MessageOut]
+    events: list[EventOut]
+
+
+class SendIn(Request):
+    text: Text
+
+
+class TransferIn(Request):
+    to_agent_id: uuid.UUID | None = None
+    to_queue: Skill | None = None
+
+
+# -- inboxes and the API channel ---------------------------------------------------
+
+
+class InboxCreate(Request):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    channel: Channel = "api"
+    queue: Skill = "general"
+
+
+class InboxOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    channel: str
+    queue: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, i: Inbox) -> InboxOut:
+        return cls(id=i.id, name=i.name, channel=i.channel, queue=i.skill, created_at=i.created_at)
+
+
+class InboxTokenOut(BaseModel):
+    inbox: InboxOut
+    token: str = Field(description="Shown once; store it in the business's back end.")
+
+
+class ChannelCustomer(Request):
+    address: Annotated[str, StringConstraints(min_length=1, max_length=255)] = Field(
+        description="The customer's id on this inbox's channel (phone number, your customer id…)"
+    )
+    name: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+class ChannelMessageIn(Request):
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = Field(
+        default=None, description="Your id for the message; a second message with the same id is refused with 409."
+    )
+    customer: ChannelCustomer
+    text: Text
+
+
+class ChannelMessageOut(BaseModel):
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    customer_id: uuid.UUID
+    state: ConversationState
+    assigned_agent_id: uuid.UUID | None
+
+
+class OutboundOut(BaseModel):
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    to: str
+    text: str
+    created_at: datetime
+
+
+class DeliveryReportIn(Request):
+    status: Literal["sent", "delivered", "read", "failed"]

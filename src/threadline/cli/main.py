@@ -1,0 +1,209 @@
+"""`threadline`: serve, migrate, manage agents and inboxes, run the demo."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+
+from threadline.adapters.database import Database
+from threadline.adapters.migrate import current as migration_current
+from threadline.adapters.migrate import upgrade as migration_upgrade
+from threadline.core.agents import AgentStatus, Role
+from threadline.core.errors import DomainError
+from threadline.service import agents as agent_service
+from threadline.service import inboxes as inbox_service
+from threadline.service.unit_of_work import Transactor, UnitOfWork
+from threadline.settings import get_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Threadline: digital messaging for contact centers.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+agent_app = typer.Typer(help="Agents.", no_args_is_help=True)
+inbox_app = typer.Typer(help="Inboxes (where customer messages come in).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(agent_app, name="agent")
+app.add_typer(inbox_app, name="inbox")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="Overrides THREADLINE_DATABASE_URL.", show_default=False),
+]
+
+
+def fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(2)
+
+
+def run_db(url: str, work: Callable[[Transactor], Awaitable[T]]) -> T:
+    """Run `work` against the database, turning expected failures into messages."""
+
+    async def main() -> T:
+        db = Database(url)
+        try:
+            return await work(Transactor(db))
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        raise fail(exc.message) from None
+    except (OperationalError, ProgrammingError) as exc:
+        if "no such table" in str(exc) or "does not exist" in str(exc):
+            raise fail("the database has no schema yet: run `threadline db upgrade`") from None
+        raise fail(f"database error: {exc.orig}") from None
+    except (DBAPIError, OSError) as exc:
+        raise fail(f"cannot use the database at {url}: {exc}") from None
+
+
+def _url(database_url: str | None) -> str:
+    return database_url or get_settings().database_url
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Overrides THREADLINE_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides THREADLINE_PORT.", min=0, max=65535)] = None,
+) -> None:
+    """Run the HTTP + WebSocket service."""
+    import uvicorn
+
+    from threadline.api.app import create_app
+
+    settings = get_settings()
+    run_db(settings.database_url, _check_schema)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port if port is not None else settings.port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+async def _check_schema(tx: Transactor) -> None:
+    await tx.read(lambda uow: uow.events.head())
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    database_url: DatabaseUrl = None,
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Apply the migrations (SQLite or PostgreSQL)."""
+    url = _url(database_url)
+    try:
+        migration_upgrade(url, revision)
+    except (DBAPIError, OSError) as exc:
+        raise fail(f"cannot migrate {url}: {exc}") from None
+    typer.echo(f"database at revision {revision}")
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseUrl = None) -> None:
+    """Show the database's migration revision."""
+    migration_current(_url(database_url))
+
+
+@agent_app.command("create")
+def agent_create(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="THREADLINE_AGENT_PASSWORD",
+            help="Asked for when not in THREADLINE_AGENT_PASSWORD (never pass it on the command line).",
+        ),
+    ],
+    role: Annotated[Role, typer.Option(help="agent, supervisor or admin.")] = Role.AGENT,
+    skill: Annotated[list[str] | None, typer.Option("--skill", help="Repeat for several skills.")] = None,
+    preferred: Annotated[int, typer.Option("--preferred", "-P", help="Preferred concurrency P.")] = 3,
+    max_load: Annotated[int, typer.Option("--max-load", "-M", help="Maximum load M (>= P).")] = 5,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an agent who can log in."""
+    from threadline.api.context import system_clock
+
+    new = agent_service.NewAgent(
+        username=username,
+        password=password,
+        display_name=name,
+        role=role,
+        skills=frozenset(skill or ["general"]),
+        preferred_concurrency=preferred,
+        max_load=max_load,
+    )
+    agent = run_db(_url(database_url), lambda tx: agent_service.create_agent(tx, None, new, system_clock()))
+    typer.echo(
+        f"created {agent.role} {agent.username} ({agent.id}) skills={','.join(sorted(agent.skills))} "
+        f"P={agent.preferred_concurrency} M={agent.max_load}"
+    )
+
+
+@agent_app.command("list")
+def agent_list(database_url: DatabaseUrl = None) -> None:
+    """List agents with their status and load."""
+
+    async def work(tx: Transactor) -> None:
+        async def q(uow: UnitOfWork) -> None:
+            for a in await uow.agents.list():
+                mark = "●" if a.status is AgentStatus.ONLINE else "○"
+                typer.echo(
+                    f"{mark} {a.username:<16} {a.role:<10} {a.status:<7} "
+                    f"{a.active_count}/{a.preferred_concurrency} (max {a.max_load})  {','.join(sorted(a.skills))}"
+                )
+
+        await tx.read(q)
+
+    run_db(_url(database_url), work)
+
+
+@inbox_app.command("create")
+def inbox_create(
+    name: Annotated[str, typer.Argument(help="A name for people, e.g. 'Web shop'.")],
+    channel: Annotated[str, typer.Option(help="The channel its customers write on.")] = "api",
+    queue: Annotated[str, typer.Option(help="The queue (skill) its conversations go to.")] = "general",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an inbox and print its API token (shown once)."""
+    from threadline.api.context import system_clock
+
+    created = run_db(
+        _url(database_url),
+        lambda tx: tx.write(lambda uow: inbox_service.create(uow, None, name, channel, queue, system_clock())),
+    )
+    typer.echo(f"created inbox {created.inbox.name} ({created.inbox.id}) on {created.inbox.channel}")
+    typer.echo(f"token (shown once): {created.token}")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    database_url: Annotated[
+        str, typer.Option("--database-url", help="The demo's own database, never your real one.")
+    ] = "sqlite+aiosqlite:///./threadline-demo.db",
+    customers_per_minute: Annotated[float, typer.Option(min=0, max=600)] = 6.0,
+) -> None:
+    """Start the service with demo agents and a stream of simulated customers."""
+    from threadline.demo import run_demo
+
+    try:
+        migration_upgrade(database_url)
+        asyncio.run(run_demo(database_url, host, port, customers_per_minute))
+    except KeyboardInterrupt:
+        pass
+    except DomainError as exc:
+        raise fail(exc.message) from None
+    except (DBAPIError, OSError) as exc:
+        raise fail(str(exc)) from None

@@ -1,0 +1,302 @@
+"""The conversation aggregate and its lifecycle (DESIGN.md §2).
+
+Every state change goes through `_move`, which rejects transitions the lifecycle does
+not allow, and records an `Event` naming its cause. The service layer persists the
+aggregate and its events in one transaction.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from threadline.core import pacing
+from threadline.core.errors import Forbidden, InvalidInput, InvalidTransition
+from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
+
+
+class ConversationState(enum.StrEnum):
+    BOT = "bot"
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    INACTIVE = "inactive"
+    CLOSED = "closed"
+
+    @property
+    def is_open(self) -> bool:
+        return self is not ConversationState.CLOSED
+
+
+_S = ConversationState
+ALLOWED_TRANSITIONS: dict[ConversationState, frozenset[ConversationState]] = {
+    _S.BOT: frozenset({_S.QUEUED, _S.CLOSED}),
+    _S.QUEUED: frozenset({_S.ASSIGNED, _S.CLOSED}),
+    # assigned -> assigned is a transfer to another agent; -> queued is a transfer to a
+    # skill or the agent going offline.
+    _S.ASSIGNED: frozenset({_S.ASSIGNED, _S.QUEUED, _S.INACTIVE, _S.CLOSED}),
+    _S.INACTIVE: frozenset({_S.ASSIGNED, _S.QUEUED, _S.CLOSED}),
+    # A closed conversation reopens as a new session.
+    _S.CLOSED: frozenset({_S.BOT, _S.QUEUED}),
+}
+
+
+class WaitingOn(enum.StrEnum):
+    AGENT = "agent"
+    CUSTOMER = "customer"
+    NOBODY = "nobody"
+
+
+class CloseReason(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    BOT = "bot"
+    CUSTOMER_DECLINED_MORE_HELP = "customer_declined_more_help"
+    INACTIVITY = "inactivity"
+
+
+@dataclass
+class Conversation:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    inbox_id: uuid.UUID
+    channel: str
+    skill: str
+    state: ConversationState
+    session_id: uuid.UUID
+    session_seq: int
+    pace: float
+    opened_at: datetime
+    updated_at: datetime
+    waiting_on: WaitingOn = WaitingOn.NOBODY
+    respond_by: datetime | None = None
+    assigned_agent_id: uuid.UUID | None = None
+    owner_agent_id: uuid.UUID | None = None
+    enqueued_at: datetime | None = None
+    last_customer_message_at: datetime | None = None
+    last_outbound_at: datetime | None = None
+    events: list[Event] = field(default_factory=list, repr=False, compare=False)
+
+    # -- construction -------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        id: uuid.UUID,
+        customer_id: uuid.UUID,
+        inbox_id: uuid.UUID,
+        channel: str,
+        skill: str,
+        session_id: uuid.UUID,
+        now: datetime,
+    ) -> Conversation:
+        timing = pacing.timing_for(channel)
+        conv = cls(
+            id=id,
+            customer_id=customer_id,
+            inbox_id=inbox_id,
+            channel=channel,
+            skill=skill,
+            state=ConversationState.QUEUED,
+            session_id=session_id,
+            session_seq=1,
+            pace=timing.default_pace,
+            opened_at=now,
+            updated_at=now,
+            enqueued_at=now,
+        )
+        conv._record(
+            EventType.CONVERSATION_OPENED,
+            now,
+            ACTOR_CUSTOMER,
+            queue=skill,
+            customer_id=str(customer_id),
+            channel=channel,
+            session_id=str(session_id),
+            session_seq=1,
+        )
+        conv._record(EventType.QUEUED, now, ACTOR_CUSTOMER, queue=skill, cause="new_conversation")
+        return conv
+
+    # -- customer and agent messages ------------------------------------------------
+
+    def receive_customer_message(
+        self, *, message_id: uuid.UUID, now: datetime, new_session_id: uuid.UUID
+    ) -> None:
+        """A customer wrote. Reopens a closed conversation as a new session."""
+        timing = pacing.timing_for(self.channel)
+        if self.state is ConversationState.CLOSED:
+            self._move(ConversationState.QUEUED, now)
+            self.session_id = new_session_id
+            self.session_seq += 1
+            self.enqueued_at = now
+            self._record(
+                EventType.SESSION_OPENED,
+                now,
+                ACTOR_CUSTOMER,
+                queue=self.skill,
+                session_id=str(new_session_id),
+                session_seq=self.session_seq,
+            )
+            self._record(EventType.QUEUED, now, ACTOR_CUSTOMER, queue=self.skill, cause="reopened")
+        if self.waiting_on is WaitingOn.CUSTOMER and self.last_outbound_at is not None:
+            latency = (now - self.last_outbound_at).total_seconds()
+            self.pace = pacing.update_pace(self.pace, latency, timing)
+        if self.waiting_on is not WaitingOn.AGENT:
+            # The clock starts at the first unanswered message; more messages in a row
+            # do not push the promise further out.
+            self.waiting_on = WaitingOn.AGENT
+            self.respond_by = pacing.respond_by(now, self.pace, timing)
+        self.last_customer_message_at = now
+        self.updated_at = now
+        self._record(
+            EventType.MESSAGE_RECEIVED,
+            now,
+            ACTOR_CUSTOMER,
+            **self._audience(),
+            message_id=str(message_id),
+            respond_by=self.respond_by.isoformat() if self.respond_by else None,
+        )
+
+    def record_agent_message(self, *, agent_id: uuid.UUID, message_id: uuid.UUID, now: datetime) -> None:
+        if self.state is not ConversationState.ASSIGNED:
+            raise InvalidTransition(
+                f"cannot send in a {self.state} conversation; it must be assigned to you",
+                state=str(self.state),
+            )
+        if self.assigned_agent_id != agent_id:
+            raise Forbidden("only the assigned agent can send in this conversation")
+        self.waiting_on = WaitingOn.CUSTOMER
+        self.respond_by = None
+        self.last_outbound_at = now
+        self.updated_at = now
+        self._record(
+            EventType.MESSAGE_SENT,
+            now,
+            f"agent:{agent_id}",
+            agent_id=agent_id,
+            message_id=str(message_id),
+        )
+
+    # -- routing --------------------------------------------------------------------
+
+    def assign(self, agent_id: uuid.UUID, now: datetime, *, actor: str, cause: str) -> None:
+        self._move(ConversationState.ASSIGNED, now)
+        self.assigned_agent_id = agent_id
+        self.owner_agent_id = agent_id
+        self.enqueued_at = None
+        self._record(
+            EventType.ASSIGNED,
+            now,
+            actor,
+            agent_id=agent_id,
+            queue=self.skill,
+            cause=cause,
+            respond_by=self.respond_by.isoformat() if self.respond_by else None,
+        )
+
+    def requeue(self, now: datetime, *, actor: str, cause: str) -> None:
+        """Give the conversation back to its queue, keeping its respond-by time."""
+        previous = self.assigned_agent_id
+        self._move(ConversationState.QUEUED, now)
+        self.assigned_agent_id = None
+        self.enqueued_at = now
+        if previous is not None:
+            self._record(EventType.UNASSIGNED, now, actor, agent_id=previous, cause=cause)
+        self._record(EventType.QUEUED, now, actor, queue=self.skill, cause=cause)
+
+    def transfer_to_agent(self, to_agent: uuid.UUID, now: datetime, *, actor: str) -> None:
+        previous = self.assigned_agent_id
+        if previous == to_agent:
+            raise InvalidInput("the conversation is already assigned to that agent")
+        if self.state not in (ConversationState.ASSIGNED, ConversationState.QUEUED):
+            raise InvalidTransition(f"cannot transfer a {self.state} conversation", state=str(self.state))
+        if previous is not None:
+            self._record(
+                EventType.TRANSFERRED, now, actor, agent_id=previous, to_agent_id=str(to_agent)
+            )
+        self.assign(to_agent, now, actor=actor, cause="transfer")
+
+    def transfer_to_skill(self, skill: str, now: datetime, *, actor: str) -> None:
+        if self.state not in (ConversationState.ASSIGNED, ConversationState.QUEUED):
+            raise InvalidTransition(f"cannot transfer a {self.state} conversation", state=str(self.state))
+        if skill == self.skill and self.state is ConversationState.QUEUED:
+            raise InvalidInput("the conversation is already queued for that skill")
+        self._record(
+            EventType.TRANSFERRED,
+            now,
+            actor,
+            agent_id=self.assigned_agent_id,
+            queue=self.skill,
+            to_queue=skill,
+        )
+        previous = self.assigned_agent_id
+        self.skill = skill
+        if self.state is ConversationState.ASSIGNED:
+            self._move(ConversationState.QUEUED, now)
+        self.assigned_agent_id = None
+        self.enqueued_at = now
+        if previous is not None:
+            self._record(EventType.UNASSIGNED, now, actor, agent_id=previous, cause="transfer")
+        self._record(EventType.QUEUED, now, actor, queue=skill, cause="transfer")
+
+    # -- closing --------------------------------------------------------------------
+
+    def close(self, now: datetime, *, actor: str, reason: CloseReason) -> None:
+        audience = self._audience(include_queue=True)
+        self._move(ConversationState.CLOSED, now)
+        self.assigned_agent_id = None
+        self.waiting_on = WaitingOn.NOBODY
+        self.respond_by = None
+        self.enqueued_at = None
+        self._record(
+            EventType.CLOSED,
+            now,
+            actor,
+            **audience,
+            reason=str(reason),
+            session_id=str(self.session_id),
+            session_seq=self.session_seq,
+        )
+
+    # -- internals ------------------------------------------------------------------
+
+    def _move(self, to: ConversationState, now: datetime) -> None:
+        if to not in ALLOWED_TRANSITIONS[self.state]:
+            raise InvalidTransition(
+                f"a {self.state} conversation cannot become {to}",
+                state=str(self.state),
+                target=str(to),
+            )
+        self.state = to
+        self.updated_at = now
+
+    def _audience(self, *, include_queue: bool = False) -> dict[str, Any]:
+        if self.assigned_agent_id is not None:
+            return {"agent_id": self.assigned_agent_id, "queue": self.skill if include_queue else None}
+        return {"agent_id": None, "queue": self.skill}
+
+    def _record(
+        self,
+        type: EventType,
+        now: datetime,
+        actor: str,
+        *,
+        agent_id: uuid.UUID | None = None,
+        queue: str | None = None,
+        **payload: Any,
+    ) -> None:
+        self.events.append(
+            Event(
+                type=type,
+                occurred_at=now,
+                actor=actor,
+                conversation_id=self.id,
+                agent_id=agent_id,
+                queue=queue,
+                payload=payload,
+            )
+        )

@@ -1,0 +1,52 @@
+"""Domain events: the append-only record of every change.
+
+Each event names its audience explicitly — the one agent it concerns and/or the
+queue (skill) whose watchers must hear of it — so the live stream can route it
+without re-deriving who may see what from the current state, which may have moved on.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class EventType(enum.StrEnum):
+    CUSTOMER_CREATED = "customer.created"
+    CONVERSATION_OPENED = "conversation.opened"
+    SESSION_OPENED = "conversation.session_opened"
+    QUEUED = "conversation.queued"
+    ASSIGNED = "conversation.assigned"
+    UNASSIGNED = "conversation.unassigned"
+    TRANSFERRED = "conversation.transferred"
+    CLOSED = "conversation.closed"
+    MESSAGE_RECEIVED = "message.received"
+    MESSAGE_SENT = "message.sent"
+    DELIVERY_STATUS = "message.delivery_status"
+    AGENT_CREATED = "agent.created"
+    AGENT_UPDATED = "agent.updated"
+    AGENT_STATUS = "agent.status_changed"
+    INBOX_CREATED = "inbox.created"
+
+
+@dataclass(frozen=True)
+class Event:
+    type: EventType
+    occurred_at: datetime
+    actor: str
+    conversation_id: uuid.UUID | None = None
+    agent_id: uuid.UUID | None = None
+    queue: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def actor_agent(agent_id: uuid.UUID) -> str:
+    return f"agent:{agent_id}"
+
+
+ACTOR_CUSTOMER = "customer"
+ACTOR_ROUTER = "router"
+ACTOR_SYSTEM = "system"

@@ -1,0 +1,83 @@
+"""Messages and their delivery status."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from threadline.core.errors import InvalidInput, InvalidTransition
+
+# WhatsApp's limit for one text message, the largest of the channels we serve; a
+# longer body would be split or refused by the provider anyway.
+MAX_BODY_CHARS = 4096
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class SenderType(enum.StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+class DeliveryStatus(enum.StrEnum):
+    RECEIVED = "received"  # inbound, stored
+    QUEUED = "queued"  # outbound, stored, not yet taken by the channel
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+# Status callbacks arrive out of order (a "delivered" can overtake "sent"), so a status
+# only moves forward; a late "sent" after "read" is ignored rather than refused.
+_RANK = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+    DeliveryStatus.FAILED: 3,
+}
+
+
+def advance_status(current: DeliveryStatus, reported: DeliveryStatus) -> DeliveryStatus:
+    if current is DeliveryStatus.RECEIVED or reported is DeliveryStatus.RECEIVED:
+        raise InvalidTransition("inbound messages have no delivery status to report")
+    if reported is DeliveryStatus.QUEUED:
+        raise InvalidInput("'queued' is set by Threadline, not reported by a channel")
+    if current is DeliveryStatus.FAILED or current is DeliveryStatus.READ:
+        return current
+    return reported if _RANK[reported] >= _RANK[current] else current
+
+
+def clean_body(body: str) -> str:
+    text = body.strip()
+    if not text:
+        raise InvalidInput("a message needs some text", field="text")
+    if len(text) > MAX_BODY_CHARS:
+        raise InvalidInput(f"a message is at most {MAX_BODY_CHARS} characters", field="text")
+    if "\x00" in text:
+        raise InvalidInput("a message cannot contain NUL characters", field="text")
+    return text
+
+
+@dataclass(frozen=True)
+class Message:
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    session_id: uuid.UUID
+    inbox_id: uuid.UUID
+    direction: Direction
+    sender_type: SenderType
+    body: str
+    created_at: datetime
+    delivery_status: DeliveryStatus
+    status_updated_at: datetime
+    sender_agent_id: uuid.UUID | None = None
+    external_id: str | None = None

@@ -1,0 +1,175 @@
+"""`threadline demo`: the service on a demo database, with agents to log in as and a
+stream of simulated customers who write in, and answer agents, through the API channel.
+
+The customers go through the public HTTP API exactly as a business's back end would,
+so everything an agent sees in the demo is the real pipeline at work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+from dataclasses import dataclass, field
+
+import httpx
+import uvicorn
+
+from threadline.adapters.database import Database
+from threadline.api.app import create_app
+from threadline.api.context import system_clock
+from threadline.core.agents import Role
+from threadline.service import agents, inboxes
+from threadline.service.unit_of_work import Transactor, UnitOfWork
+from threadline.settings import Settings
+
+DEMO_AGENTS = [
+    ("alice", "Alice Moreau", Role.AGENT, {"general", "billing"}, 3, 5),
+    ("bob", "Bob Okafor", Role.AGENT, {"general"}, 2, 4),
+    ("carol", "Carol Nguyen", Role.AGENT, {"billing"}, 3, 5),
+    ("sam", "Sam Supervisor", Role.SUPERVISOR, {"general", "billing"}, 2, 3),
+    ("ada", "Ada Admin", Role.ADMIN, {"general"}, 1, 1),
+]
+DEMO_INBOXES = [("Web shop", "general"), ("Billing line", "billing")]
+
+OPENERS = [
+    "Hi, my order hasn't arrived yet. Can you check?",
+    "I was charged twice for the same purchase",
+    "How do I change the delivery address on my order?",
+    "Is the blue jacket back in stock in size M?",
+    "I need an invoice for my last payment",
+    "My card was declined but I have funds",
+]
+FOLLOW_UPS = [
+    "The order number is 48213",
+    "It was last Tuesday, around noon",
+    "Yes, the email is the one on my account",
+    "Ok, and how long will that take?",
+]
+
+
+@dataclass
+class Persona:
+    name: str
+    address: str
+    pace_seconds: float  # how long they take to answer an agent
+    turns_left: int = field(default_factory=lambda: random.randint(2, 4))  # noqa: S311
+
+
+async def seed(tx: Transactor, password: str) -> dict[str, str]:
+    """Create the demo agents and inboxes once; return fresh inbox tokens each start."""
+    now = system_clock()
+
+    async def existing(uow: UnitOfWork) -> set[str]:
+        return {a.username for a in await uow.agents.list()}
+
+    have = await tx.read(existing)
+    for username, display, role, skills, p, m in DEMO_AGENTS:
+        if username not in have:
+            new = agents.NewAgent(username, password, display, role, frozenset(skills), p, m)
+            await agents.create_agent(tx, None, new, now)
+
+    async def tokens(uow: UnitOfWork) -> dict[str, str]:
+        found = {i.name: i for i in await uow.access.list_inboxes()}
+        out = {}
+        for name, queue in DEMO_INBOXES:
+            if name in found:
+                from threadline.adapters.passwords import new_token, token_hash
+
+                token = new_token("inbox")
+                await uow.access.rotate_inbox_token(found[name].id, token_hash(token))
+            else:
+                token = (await inboxes.create(uow, None, name, "api", queue, now)).token
+            out[name] = token
+        return out
+
+    return await tx.write(tokens)
+
+
+async def simulate(base_url: str, tokens: dict[str, str], per_minute: float) -> None:
+    """Customers arrive at random; each answers the agent at their own pace."""
+    rng = random.Random()  # noqa: S311 - demo traffic, not security
+    personas: dict[str, tuple[Persona, str]] = {}  # conversation id -> persona, inbox token
+    names = ["Marcus", "Sophie", "Yuki", "Omar", "Lena", "Diego", "Priya", "Tom"]
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+
+        async def say(token: str, persona: Persona, text: str) -> str | None:
+            r = await client.post(
+                "/api/v1/channel/messages",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"customer": {"address": persona.address, "name": persona.name}, "text": text},
+            )
+            return str(r.json()["conversation_id"]) if r.status_code == 201 else None
+
+        async def answer_later(token: str, persona: Persona, text: str) -> None:
+            await asyncio.sleep(rng.expovariate(1 / persona.pace_seconds))
+            await say(token, persona, text)
+
+        async def arrivals() -> None:
+            n = 0
+            while per_minute > 0:
+                await asyncio.sleep(rng.expovariate(per_minute / 60))
+                n += 1
+                inbox, token = rng.choice(list(tokens.items()))
+                engaged = rng.random() < 0.6
+                persona = Persona(
+                    name=f"{rng.choice(names)} {n}",
+                    address=f"demo-{os.getpid()}-{n}",
+                    pace_seconds=rng.uniform(5, 20) if engaged else rng.uniform(60, 240),
+                )
+                conv = await say(token, persona, rng.choice(OPENERS))
+                if conv:
+                    personas[conv] = (persona, token)
+
+        async def replies() -> None:
+            while True:
+                await asyncio.sleep(2)
+                for token in tokens.values():
+                    r = await client.get("/api/v1/channel/outbound", headers={"Authorization": f"Bearer {token}"})
+                    for item in r.json() if r.status_code == 200 else []:
+                        await client.post(
+                            f"/api/v1/channel/outbound/{item['message_id']}/status",
+                            headers={"Authorization": f"Bearer {token}"},
+                            json={"status": "delivered"},
+                        )
+                        found = personas.get(item["conversation_id"])
+                        if found is None:
+                            continue
+                        persona, ptoken = found
+                        persona.turns_left -= 1
+                        text = rng.choice(FOLLOW_UPS) if persona.turns_left > 0 else "No, that's all. Thanks!"
+                        asyncio.create_task(answer_later(ptoken, persona, text))  # noqa: RUF006
+
+        await asyncio.gather(arrivals(), replies())
+
+
+async def run_demo(database_url: str, host: str, port: int, per_minute: float) -> None:
+    password = os.environ.get("THREADLINE_DEMO_PASSWORD", "threadline-demo")
+    db = Database(database_url)
+    try:
+        tokens = await seed(Transactor(db), password)
+    finally:
+        await db.dispose()
+    settings = Settings(database_url=database_url, host=host, port=port)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            await serving
+            return
+        await asyncio.sleep(0.05)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    base = f"http://{host}:{bound}"
+    print(f"Threadline demo running at {base}  (API docs: {base}/docs)")
+    print(f"Log in as alice, bob, carol (agents), sam (supervisor) or ada (admin); password: {password}")
+    print(f"  curl -s {base}/api/v1/auth/login -H 'content-type: application/json' "
+          f"-d '{{\"username\":\"alice\",\"password\":\"{password}\"}}'")
+    print(f"Simulated customers: about {per_minute:g} new conversations a minute. Ctrl-C stops.")
+    sim = asyncio.create_task(simulate(base, tokens, per_minute))
+    try:
+        await serving
+    finally:
+        sim.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sim

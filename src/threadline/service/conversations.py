@@ -1,0 +1,161 @@
+"""What agents and supervisors do to conversations: read, reply, close, transfer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from threadline.adapters.repositories.conversations import ConversationFilter
+from threadline.adapters.repositories.events import StoredEvent
+from threadline.core.access import Principal, can_view, require_manage
+from threadline.core.agents import AgentStatus, validate_skill
+from threadline.core.conversations import CloseReason, Conversation, ConversationState
+from threadline.core.customers import Customer, Identity
+from threadline.core.errors import Conflict, InvalidInput, NotFound
+from threadline.core.events import actor_agent
+from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
+from threadline.service.routing import route_waiting
+from threadline.service.unit_of_work import UnitOfWork
+
+# A timeline page large enough for months of a busy thread; the API pages beyond it.
+TIMELINE_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class ConversationDetail:
+    conversation: Conversation
+    customer: Customer
+    identities: list[Identity]
+    sessions: list[Any]
+    messages: list[Message]
+    events: list[StoredEvent]
+
+
+async def _visible(uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, *, lock: bool) -> Conversation:
+    conv = await uow.conversations.get(conversation_id, for_update=lock)
+    # Invisible and missing look the same, so ids cannot be probed for existence.
+    if conv is None or not can_view(principal, conv):
+        raise NotFound("no such conversation", conversation_id=str(conversation_id))
+    return conv
+
+
+async def detail(uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID) -> ConversationDetail:
+    conv = await _visible(uow, principal, conversation_id, lock=False)
+    customer = await uow.customers.get(conv.customer_id)
+    assert customer is not None  # a foreign key guarantees it
+    identities = (await uow.customers.identities([customer.id]))[customer.id]
+    return ConversationDetail(
+        conversation=conv,
+        customer=customer,
+        identities=identities,
+        sessions=await uow.conversations.sessions(conv.id),
+        messages=await uow.messages.for_conversation(conv.id, limit=TIMELINE_LIMIT),
+        events=await uow.events.for_conversation(conv.id, limit=TIMELINE_LIMIT),
+    )
+
+
+async def list_for(
+    uow: UnitOfWork, principal: Principal, filt: ConversationFilter, *, limit: int, offset: int
+) -> list[Conversation]:
+    if not principal.sees_everything:
+        filt = ConversationFilter(
+            state=filt.state,
+            agent_id=filt.agent_id,
+            queue=filt.queue,
+            customer_id=filt.customer_id,
+            visible_to_agent=principal.agent_id,
+            visible_skills=principal.skills,
+        )
+    return await uow.conversations.list(filt, limit=limit, offset=offset)
+
+
+async def send_message(
+    uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, text: str, now: datetime
+) -> Message:
+    body = clean_body(text)
+    conv = await _visible(uow, principal, conversation_id, lock=True)
+    message_id = uuid.uuid4()
+    conv.record_agent_message(agent_id=principal.agent_id, message_id=message_id, now=now)
+    message = Message(
+        id=message_id,
+        conversation_id=conv.id,
+        session_id=conv.session_id,
+        inbox_id=conv.inbox_id,
+        direction=Direction.OUTBOUND,
+        sender_type=SenderType.AGENT,
+        sender_agent_id=principal.agent_id,
+        body=body,
+        created_at=now,
+        delivery_status=DeliveryStatus.QUEUED,
+        status_updated_at=now,
+    )
+    await uow.messages.add(message)
+    await uow.conversations.save(conv)
+    uow.collect(conv)
+    return message
+
+
+async def close(uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, now: datetime) -> Conversation:
+    conv = await _visible(uow, principal, conversation_id, lock=True)
+    require_manage(principal, conv)
+    freed = conv.assigned_agent_id if conv.state is ConversationState.ASSIGNED else None
+    reason = CloseReason.AGENT if principal.agent_id == conv.assigned_agent_id else CloseReason.SUPERVISOR
+    conv.close(now, actor=actor_agent(principal.agent_id), reason=reason)
+    await uow.conversations.close_session(conv.session_id, now, str(reason))
+    await uow.conversations.save(conv)
+    uow.collect(conv)
+    if freed is not None:
+        await _release_and_route(uow, freed, now)
+    return conv
+
+
+async def transfer(
+    uow: UnitOfWork,
+    principal: Principal,
+    conversation_id: uuid.UUID,
+    now: datetime,
+    *,
+    to_agent_id: uuid.UUID | None = None,
+    to_queue: str | None = None,
+) -> Conversation:
+    if (to_agent_id is None) == (to_queue is None):
+        raise InvalidInput("give exactly one of to_agent_id and to_queue")
+    conv = await _visible(uow, principal, conversation_id, lock=True)
+    require_manage(principal, conv)
+    previous = conv.assigned_agent_id
+    actor = actor_agent(principal.agent_id)
+    if to_agent_id is not None:
+        target = await uow.agents.get(to_agent_id)
+        if target is None:
+            raise NotFound("no such agent", agent_id=str(to_agent_id))
+        if to_agent_id == previous:
+            raise InvalidInput("the conversation is already assigned to that agent")
+        if target.status is not AgentStatus.ONLINE:
+            raise Conflict(f"{target.username} is {target.status}, not online", code="agent_unavailable")
+        # A deliberate hand-over may go past the preferred load, never past the maximum.
+        if not await uow.agents.claim_slot(target.id, now, limit="max"):
+            raise Conflict(f"{target.username} is at their maximum load", code="agent_at_capacity")
+        conv.transfer_to_agent(target.id, now, actor=actor)
+        await uow.conversations.save(conv)
+        uow.collect(conv)
+        if previous is not None:
+            await _release_and_route(uow, previous, now)
+        return conv
+    assert to_queue is not None
+    conv.transfer_to_skill(validate_skill(to_queue), now, actor=actor)
+    await uow.conversations.save(conv)
+    uow.collect(conv)
+    if previous is not None:
+        await uow.agents.release_slot(previous)
+    await route_waiting(uow, now, skills=None)
+    return conv
+
+
+async def _release_and_route(uow: UnitOfWork, agent_id: uuid.UUID, now: datetime) -> None:
+    """An agent has a free slot: give them the best waiting work from their skills."""
+    await uow.agents.release_slot(agent_id)
+    agent = await uow.agents.get(agent_id)
+    if agent is not None and agent.skills:
+        await route_waiting(uow, now, skills=agent.skills)

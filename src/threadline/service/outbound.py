@@ -1,0 +1,54 @@
+"""The API channel's outbound side: the business collects agents' replies and reports
+their delivery, the way provider adapters will report through status callbacks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from threadline.core.errors import NotFound
+from threadline.core.events import Event, EventType
+from threadline.core.inboxes import Inbox
+from threadline.core.messages import DeliveryStatus, Direction, Message, advance_status
+from threadline.service.unit_of_work import UnitOfWork
+
+
+async def pending(uow: UnitOfWork, inbox: Inbox, *, limit: int) -> list[tuple[Message, str]]:
+    """Outbound messages not yet taken by the business, with each customer's address.
+
+    Delivery is at least once: a message stays pending until its status is reported.
+    """
+    found = await uow.messages.pending_outbound(inbox.id, limit=limit)
+    out = []
+    for msg in found:
+        conv = await uow.conversations.get(msg.conversation_id)
+        assert conv is not None
+        identities = (await uow.customers.identities([conv.customer_id]))[conv.customer_id]
+        address = next((i.address for i in identities if i.channel == inbox.channel), "")
+        out.append((msg, address))
+    return out
+
+
+async def report_status(
+    uow: UnitOfWork, inbox: Inbox, message_id: uuid.UUID, reported: DeliveryStatus, now: datetime, actor: str
+) -> Message:
+    msg = await uow.messages.get(message_id, for_update=True)
+    if msg is None or msg.inbox_id != inbox.id or msg.direction is not Direction.OUTBOUND:
+        raise NotFound("no such outbound message in this inbox", message_id=str(message_id))
+    status = advance_status(msg.delivery_status, reported)
+    if status is msg.delivery_status:
+        return msg
+    await uow.messages.set_status(msg.id, status, now)
+    conv = await uow.conversations.get(msg.conversation_id)
+    assert conv is not None
+    uow.record(
+        Event(
+            EventType.DELIVERY_STATUS,
+            now,
+            actor,
+            conversation_id=msg.conversation_id,
+            agent_id=conv.assigned_agent_id or msg.sender_agent_id,
+            payload={"message_id": str(msg.id), "status": str(status)},
+        )
+    )
+    return Message(**{**msg.__dict__, "delivery_status": status, "status_updated_at": now})

@@ -1,0 +1,99 @@
+"""The unit of work: one database transaction, its repositories, and its events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from threadline.adapters.database import Database, is_retryable
+from threadline.adapters.repositories.access import AccessRepository
+from threadline.adapters.repositories.agents import AgentRepository
+from threadline.adapters.repositories.conversations import ConversationRepository
+from threadline.adapters.repositories.customers import CustomerRepository
+from threadline.adapters.repositories.events import EventRepository
+from threadline.adapters.repositories.messages import MessageRepository
+from threadline.core.events import Event
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# Three attempts: a deadlock or a lost race on a unique key resolves on the second try
+# (the retry sees the winner's row); a third covers a retry that races again. More would
+# only hide a real bug behind latency.
+MAX_ATTEMPTS = 3
+
+
+class HasEvents(Protocol):
+    events: list[Event]
+
+
+class UnitOfWork:
+    def __init__(self, conn: AsyncConnection, *, lock_rows: bool) -> None:
+        self.conn = conn
+        self.agents = AgentRepository(conn)
+        self.conversations = ConversationRepository(conn, lock_rows=lock_rows)
+        self.messages = MessageRepository(conn, lock_rows=lock_rows)
+        self.customers = CustomerRepository(conn)
+        self.access = AccessRepository(conn)
+        self.events = EventRepository(conn)
+        self._pending: list[Event] = []
+
+    def record(self, *events: Event) -> None:
+        self._pending.extend(events)
+
+    def collect(self, aggregate: HasEvents) -> None:
+        """Take the events an aggregate recorded, to be written with this transaction."""
+        self._pending.extend(aggregate.events)
+        aggregate.events.clear()
+
+    async def flush_events(self) -> int | None:
+        if not self._pending:
+            return None
+        last = await self.events.append(self._pending)
+        self._pending.clear()
+        return last
+
+
+UseCase = Callable[[UnitOfWork], Awaitable[T]]
+
+
+class Transactor:
+    """Runs use cases: one transaction each, retried on transient conflicts, and a
+    notification of the last event sequence number after a successful commit."""
+
+    def __init__(self, db: Database, on_commit: Callable[[int], None] | None = None) -> None:
+        self._db = db
+        self._on_commit = on_commit or (lambda _seq: None)
+
+    async def write(self, use_case: UseCase[T]) -> T:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with self._db.connect(write=True) as conn, conn.begin():
+                    uow = UnitOfWork(conn, lock_rows=not self._db.is_sqlite)
+                    result = await use_case(uow)
+                    last_seq = await uow.flush_events()
+            except IntegrityError:
+                # A concurrent transaction inserted the same unique row (a customer's
+                # first message twice, a provider retry): the retry reads the winner's.
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                continue
+            except Exception as exc:
+                if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
+                    raise
+                log.info("retrying transaction after %s (attempt %d)", type(exc).__name__, attempt)
+                await asyncio.sleep(0.005 * attempt)
+                continue
+            if last_seq is not None:
+                self._on_commit(last_seq)
+            return result
+        raise AssertionError("unreachable")
+
+    async def read(self, use_case: UseCase[T]) -> T:
+        async with self._db.connect(write=False) as conn, conn.begin():
+            return await use_case(UnitOfWork(conn, lock_rows=False))

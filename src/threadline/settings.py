@@ -1,0 +1,33 @@
+"""Typed settings, read once from the environment (prefix THREADLINE_), with dev defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./threadline.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    # Large enough for any chat message with metadata; small enough that a flood of huge
+    # bodies cannot exhaust memory before validation runs.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    token_ttl_hours: float = Field(default=12.0, gt=0)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    # How often the live stream looks at the event log when nothing in this process
+    # has told it of a commit: the worst-case delay for events written by another process.
+    stream_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    # A safety net: routing also runs on every change that can free or need a slot; this
+    # periodic pass catches work left waiting after a lost race between two processes.
+    routing_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    log_level: str = "info"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
