@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     # A safety net: routing also runs on every change that can free or need a slot; this
     # periodic pass catches work left waiting after a lost race between two processes.
     routing_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # argon2id cost. The defaults are argon2-cffi's RFC 9106 "low memory" profile
+    # (3 passes, 64 MiB); lower them only where hashing speed matters more than
+    # resistance to offline guessing, e.g. the test suite.
+    password_time_cost: int = Field(default=3, ge=1, le=20)
+    password_memory_kib: int = Field(default=65536, ge=1024, le=4 * 1024 * 1024)
     log_level: str = "info"
 
 

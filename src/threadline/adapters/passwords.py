@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+from threadline.settings import get_settings
 
-# A valid hash to verify against when the username is unknown, so a login for a missing
-# user costs as much time as one with a wrong password and does not reveal which it was.
-_DUMMY_HASH = _hasher.hash("threadline-timing-equaliser")
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHasher:
+    settings = get_settings()
+    return PasswordHasher(time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # A valid hash to verify against when the username is unknown, so a login for a
+    # missing user costs as much as a wrong password and does not reveal which it was.
+    return _hasher().hash("threadline-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -131,6 +131,7 @@ conversations = sa.Table(
     sa.Column("enqueued_at", UTCDateTime, nullable=True),
     sa.Column("last_customer_message_at", UTCDateTime, nullable=True),
     sa.Column("last_outbound_at", UTCDateTime, nullable=True),
+    sa.Column("message_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("opened_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # One persistent thread per customer per inbox (DESIGN.md §1).
@@ -156,6 +157,7 @@ messages = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("conversation_id", Id, sa.ForeignKey("conversations.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("session_id", Id, nullable=False),
     sa.Column("inbox_id", Id, sa.ForeignKey("inboxes.id"), nullable=False),
     sa.Column("direction", sa.String(8), nullable=False),
@@ -168,7 +170,7 @@ messages = sa.Table(
     sa.Column("status_updated_at", UTCDateTime, nullable=False),
     # A provider retry carries the same id: the second insert fails and nothing changes.
     sa.UniqueConstraint("inbox_id", "external_id"),
-    sa.Index("ix_messages_conversation_id_created_at", "conversation_id", "created_at"),
+    sa.UniqueConstraint("conversation_id", "seq"),
     sa.Index("ix_messages_inbox_id_delivery_status", "inbox_id", "delivery_status"),
 )
 

@@ -178,6 +178,7 @@ class ConversationOut(BaseModel):
 class MessageOut(BaseModel):
     id: uuid.UUID
     conversation_id: uuid.UUID
+    seq: int = Field(description="Position in the conversation's thread, from 1")
     session_id: uuid.UUID
     direction: Direction
     sender_type: SenderType
@@ -193,6 +194,7 @@ class MessageOut(BaseModel):
         return cls(
             id=m.id,
             conversation_id=m.conversation_id,
+            seq=m.seq,
             session_id=m.session_id,
             direction=m.direction,
             sender_type=m.sender_type,

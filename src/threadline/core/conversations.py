@@ -77,6 +77,9 @@ class Conversation:
     enqueued_at: datetime | None = None
     last_customer_message_at: datetime | None = None
     last_outbound_at: datetime | None = None
+    # Messages are numbered within the conversation: timestamps can collide, the
+    # thread's order must not.
+    message_count: int = 0
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------
@@ -125,8 +128,10 @@ class Conversation:
 
     def receive_customer_message(
         self, *, message_id: uuid.UUID, now: datetime, new_session_id: uuid.UUID
-    ) -> None:
-        """A customer wrote. Reopens a closed conversation as a new session."""
+    ) -> int:
+        """A customer wrote: returns the message's number in the thread.
+
+        Reopens a closed conversation as a new session."""
         timing = pacing.timing_for(self.channel)
         if self.state is ConversationState.CLOSED:
             self._move(ConversationState.QUEUED, now)
@@ -152,6 +157,7 @@ class Conversation:
             self.respond_by = pacing.respond_by(now, self.pace, timing)
         self.last_customer_message_at = now
         self.updated_at = now
+        self.message_count += 1
         self._record(
             EventType.MESSAGE_RECEIVED,
             now,
@@ -160,8 +166,10 @@ class Conversation:
             message_id=str(message_id),
             respond_by=self.respond_by.isoformat() if self.respond_by else None,
         )
+        return self.message_count
 
-    def record_agent_message(self, *, agent_id: uuid.UUID, message_id: uuid.UUID, now: datetime) -> None:
+    def record_agent_message(self, *, agent_id: uuid.UUID, message_id: uuid.UUID, now: datetime) -> int:
+        """The assigned agent replied: returns the message's number in the thread."""
         if self.state is not ConversationState.ASSIGNED:
             raise InvalidTransition(
                 f"cannot send in a {self.state} conversation; it must be assigned to you",
@@ -173,6 +181,7 @@ class Conversation:
         self.respond_by = None
         self.last_outbound_at = now
         self.updated_at = now
+        self.message_count += 1
         self._record(
             EventType.MESSAGE_SENT,
             now,
@@ -180,6 +189,7 @@ class Conversation:
             agent_id=agent_id,
             message_id=str(message_id),
         )
+        return self.message_count
 
     # -- routing --------------------------------------------------------------------
 

@@ -71,6 +71,7 @@ def clean_body(body: str) -> str:
 class Message:
     id: uuid.UUID
     conversation_id: uuid.UUID
+    seq: int
     session_id: uuid.UUID
     inbox_id: uuid.UUID
     direction: Direction

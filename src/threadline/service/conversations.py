@@ -77,10 +77,11 @@ async def send_message(
     body = clean_body(text)
     conv = await _visible(uow, principal, conversation_id, lock=True)
     message_id = uuid.uuid4()
-    conv.record_agent_message(agent_id=principal.agent_id, message_id=message_id, now=now)
+    seq = conv.record_agent_message(agent_id=principal.agent_id, message_id=message_id, now=now)
     message = Message(
         id=message_id,
         conversation_id=conv.id,
+        seq=seq,
         session_id=conv.session_id,
         inbox_id=conv.inbox_id,
         direction=Direction.OUTBOUND,

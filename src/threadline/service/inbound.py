@@ -68,7 +68,7 @@ async def ingest(uow: UnitOfWork, inbox: Inbox, inbound: InboundMessage, now: da
                 EventType.CUSTOMER_CREATED,
                 now,
                 ACTOR_CUSTOMER,
-                queue=inbox.skill,
+                # No queue audience: agents meet the customer through the conversation.
                 payload={"customer_id": str(customer.id), "identity": str(identity)},
             )
         )
@@ -86,11 +86,11 @@ async def ingest(uow: UnitOfWork, inbox: Inbox, inbound: InboundMessage, now: da
             session_id=uuid.uuid4(),
             now=now,
         )
-        conv.receive_customer_message(message_id=message_id, now=now, new_session_id=conv.session_id)
+        seq = conv.receive_customer_message(message_id=message_id, now=now, new_session_id=conv.session_id)
         await uow.conversations.add(conv)
     else:
         previous_session = conv.session_id
-        conv.receive_customer_message(message_id=message_id, now=now, new_session_id=uuid.uuid4())
+        seq = conv.receive_customer_message(message_id=message_id, now=now, new_session_id=uuid.uuid4())
         if conv.session_id != previous_session:
             await uow.conversations.add_session(conv)
         await uow.conversations.save(conv)
@@ -99,6 +99,7 @@ async def ingest(uow: UnitOfWork, inbox: Inbox, inbound: InboundMessage, now: da
         Message(
             id=message_id,
             conversation_id=conv.id,
+            seq=seq,
             session_id=conv.session_id,
             inbox_id=inbox.id,
             direction=Direction.INBOUND,

@@ -27,6 +27,7 @@ _MUTABLE = (
     "enqueued_at",
     "last_customer_message_at",
     "last_outbound_at",
+    "message_count",
     "updated_at",
 )
 
@@ -200,4 +201,5 @@ def _from_row(r: Any) -> Conversation:
         enqueued_at=r.enqueued_at,
         last_customer_message_at=r.last_customer_message_at,
         last_outbound_at=r.last_outbound_at,
+        message_count=r.message_count,
     )

@@ -23,6 +23,7 @@ class MessageRepository:
             messages.insert().values(
                 id=msg.id,
                 conversation_id=msg.conversation_id,
+                seq=msg.seq,
                 session_id=msg.session_id,
                 inbox_id=msg.inbox_id,
                 direction=str(msg.direction),
@@ -57,7 +58,7 @@ class MessageRepository:
             await self._conn.execute(
                 sa.select(messages)
                 .where(messages.c.conversation_id == conversation_id)
-                .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+                .order_by(messages.c.seq.desc())
                 .limit(limit)
             )
         ).all()
@@ -90,6 +91,7 @@ def _from_row(r: Any) -> Message:
     return Message(
         id=r.id,
         conversation_id=r.conversation_id,
+        seq=r.seq,
         session_id=r.session_id,
         inbox_id=r.inbox_id,
         direction=Direction(r.direction),

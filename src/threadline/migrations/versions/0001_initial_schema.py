@@ -10,6 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
+
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -110,6 +111,7 @@ def upgrade() -> None:
     sa.Column('enqueued_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_customer_message_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_outbound_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('message_count', sa.Integer(), server_default='0', nullable=False),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['assigned_agent_id'], ['agents.id'], name=op.f('fk_conversations_assigned_agent_id_agents')),
@@ -148,6 +150,7 @@ def upgrade() -> None:
     op.create_table('messages',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('conversation_id', sa.Uuid(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('session_id', sa.Uuid(), nullable=False),
     sa.Column('inbox_id', sa.Uuid(), nullable=False),
     sa.Column('direction', sa.String(length=8), nullable=False),
@@ -162,10 +165,10 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['inbox_id'], ['inboxes.id'], name=op.f('fk_messages_inbox_id_inboxes')),
     sa.ForeignKeyConstraint(['sender_agent_id'], ['agents.id'], name=op.f('fk_messages_sender_agent_id_agents')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messages')),
+    sa.UniqueConstraint('conversation_id', 'seq', name=op.f('uq_messages_conversation_id_seq')),
     sa.UniqueConstraint('inbox_id', 'external_id', name=op.f('uq_messages_inbox_id_external_id'))
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.create_index('ix_messages_conversation_id_created_at', ['conversation_id', 'created_at'], unique=False)
         batch_op.create_index('ix_messages_inbox_id_delivery_status', ['inbox_id', 'delivery_status'], unique=False)
 
 
@@ -173,7 +176,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_inbox_id_delivery_status')
-        batch_op.drop_index('ix_messages_conversation_id_created_at')
 
     op.drop_table('messages')
     op.drop_table('conversation_sessions')

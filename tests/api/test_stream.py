@@ -1,0 +1,100 @@
+"""The agents' WebSocket: the events that concern them, in order, resumable."""
+
+from __future__ import annotations
+
+from tests.support.live import Live
+
+
+async def test_an_agent_sees_assignment_and_messages_in_sequence_order(live: Live) -> None:
+    inbox = await live.inbox()
+    alice = await live.agent("alice")
+    async with live.stream(alice) as stream:
+        conv = await live.customer_says(inbox, "c1", "Hello")
+        await live.customer_says(inbox, "c1", "Anyone there?")
+
+        seen = await stream.events_until("conversation.assigned")
+        seen += await stream.events_until("message.received")
+
+    assert conv["assigned_agent_id"] == alice.id
+    assert all(e["conversation_id"] == conv["conversation_id"] for e in seen)
+    seqs = [e["seq"] for e in seen]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert seqs[0] > stream.ready_seq
+    assert seen[-1]["payload"]["message_id"]  # the second message, now on the assigned agent's stream
+
+
+async def test_a_reconnecting_agent_gets_exactly_what_it_missed(live: Live) -> None:
+    inbox = await live.inbox()
+    alice = await live.agent("alice", preferred=5, max_load=5)
+    async with live.stream(alice) as stream:
+        await live.customer_says(inbox, "c1", "first")
+        before_drop = await stream.events_until("conversation.assigned")
+    last_seen = before_drop[-1]["seq"]
+
+    # While disconnected: more messages, a new conversation.
+    await live.customer_says(inbox, "c1", "second")
+    await live.customer_says(inbox, "c2", "another customer")
+    await live.customer_says(inbox, "c1", "third")
+
+    async with live.stream(alice, after=last_seen) as stream:
+        replayed = []
+        while len([e for e in replayed if e["type"] == "message.received"]) < 3:
+            replayed.append(await stream.next_event())
+        # Live events continue seamlessly after the replay.
+        await live.customer_says(inbox, "c2", "live again")
+        live_event = await stream.events_until("message.received")
+
+    seqs = [e["seq"] for e in replayed + live_event]
+    assert seqs == sorted(set(seqs))
+    assert seqs[0] > last_seen
+    assert "conversation.assigned" in [e["type"] for e in replayed]  # c2 assigned while away
+
+
+async def test_an_agent_does_not_see_another_agents_conversations(live: Live) -> None:
+    inbox = await live.inbox(queue="billing")
+    alice = await live.agent("alice", skills=("general",))
+    bob = await live.agent("bob", skills=("billing",))
+    async with live.stream(alice) as alice_stream, live.stream(bob) as bob_stream:
+        await live.customer_says(inbox, "c1", "billing question")
+        await bob_stream.events_until("conversation.assigned")
+        assert await alice_stream.nothing_within(0.5)
+
+
+async def test_queue_watchers_see_a_conversation_arrive_and_leave_their_queue(live: Live) -> None:
+    inbox = await live.inbox()
+    watcher = await live.agent("watcher", preferred=1, max_load=1, online=False)
+    async with live.stream(watcher) as stream:
+        conv = await live.customer_says(inbox, "c1", "hello")
+        queued = await stream.events_until("conversation.queued")
+        await live.agent("alice")  # comes online, takes the conversation
+        assigned = await stream.events_until("conversation.assigned")
+    assert queued[-1]["conversation_id"] == conv["conversation_id"]
+    assert assigned[-1]["conversation_id"] == conv["conversation_id"]
+
+
+async def test_a_supervisor_sees_every_event(live: Live) -> None:
+    inbox = await live.inbox(queue="billing")
+    sup = await live.agent("sue", role="supervisor", skills=("general",), online=False)  # type: ignore[arg-type]
+    bob = await live.agent("bob", skills=("billing",))
+    async with live.stream(sup) as stream:
+        await live.customer_says(inbox, "c1", "billing question")
+        seen = await stream.events_until("conversation.assigned")
+    assert seen[-1]["agent_id"] == bob.id
+
+
+async def test_events_from_another_process_arrive_by_polling(live: Live) -> None:
+    """A write through a separate database connection (as another app process would
+    make) reaches the stream without any in-process notification."""
+    alice = await live.agent("alice", online=False)
+    async with live.stream(alice) as stream:
+        from threadline.core.agents import AgentStatus
+        from threadline.core.access import Principal
+        from threadline.core.agents import Role
+        from threadline.service import agents as agent_service
+        import uuid
+
+        me = Principal(uuid.UUID(alice.id), Role.AGENT, frozenset({"general"}))
+        await live.tx.write(lambda uow: agent_service.set_status(uow, me, me.agent_id, AgentStatus.AWAY, live.clock()))
+        event = await stream.next_event(timeout=3)
+    assert event["type"] == "agent.status_changed"
+    assert event["payload"] == {"from": "offline", "to": "away"}

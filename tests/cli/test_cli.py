@@ -1,0 +1,171 @@
+"""The `threadline` command, run as a user runs it: a real process."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+THREADLINE = str(Path(sys.executable).with_name("threadline"))
+
+
+def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [THREADLINE, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def test_db_upgrade_creates_the_schema_and_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    first = run("db", "upgrade", "--database-url", url)
+    second = run("db", "upgrade", "--database-url", url)
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert "database at revision head" in first.stdout
+
+
+def test_agent_create_reads_the_password_from_the_environment(database_url: str) -> None:
+    result = run(
+        "agent", "create", "alice", "--skill", "billing", "--skill", "general", "-P", "2", "-M", "3",
+        "--database-url", database_url, env={"THREADLINE_AGENT_PASSWORD": "long enough pw"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"created agent alice \([0-9a-f-]{36}\) skills=billing,general P=2 M=3", result.stdout)
+    listed = run("agent", "list", "--database-url", database_url)
+    assert "alice" in listed.stdout and "0/2 (max 3)" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-P", "4", "-M", "2"], "max_load must be at least preferred_concurrency"),
+        (["--skill", "no spaces"], "a skill is 1-64 characters"),
+        (["--role", "king"], "Invalid value for '--role'"),
+    ],
+)
+def test_agent_create_names_the_problem_with_bad_input(database_url: str, args: list[str], message: str) -> None:
+    result = run(
+        "agent", "create", "bob", *args, "--database-url", database_url,
+        env={"THREADLINE_AGENT_PASSWORD": "long enough pw"},
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_taken_username_is_reported_without_a_traceback(database_url: str) -> None:
+    env = {"THREADLINE_AGENT_PASSWORD": "long enough pw"}
+    assert run("agent", "create", "carol", "--database-url", database_url, env=env).returncode == 0
+    again = run("agent", "create", "carol", "--database-url", database_url, env=env)
+    assert again.returncode == 2
+    assert "error: the username 'carol' is taken" in again.stderr
+
+
+def test_a_database_without_schema_gets_a_hint_not_a_traceback(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    result = run("agent", "list", "--database-url", url)
+    assert result.returncode == 2
+    assert "run `threadline db upgrade`" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@contextmanager
+def process(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(
+        [THREADLINE, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+    )
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def wait_for_health(base: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("the service did not become healthy")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_runs_the_service_that_cli_created_agents_and_inboxes_use(database_url: str) -> None:
+    env = {"THREADLINE_DATABASE_URL": database_url, "THREADLINE_AGENT_PASSWORD": "long enough pw"}
+    assert run("agent", "create", "alice", env=env).returncode == 0
+    inbox = run("inbox", "create", "Web shop", env=env)
+    token = re.search(r"token \(shown once\): (\S+)", inbox.stdout)
+    assert token, inbox.stdout
+    port = free_port()
+    with process("serve", "--port", str(port), env=env) as proc:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_health(base, proc)
+        health = httpx.get(f"{base}/healthz").json()
+        assert health["status"] == "ok"
+        assert health["database"] == ("sqlite" if database_url.startswith("sqlite") else "postgresql")
+        login = httpx.post(f"{base}/api/v1/auth/login", json={"username": "alice", "password": "long enough pw"})
+        assert login.status_code == 200
+        posted = httpx.post(
+            f"{base}/api/v1/channel/messages", headers={"Authorization": f"Bearer {token.group(1)}"},
+            json={"customer": {"address": "c1"}, "text": "hello"},
+        )
+        assert posted.status_code == 201
+        assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "Threadline"
+
+
+def test_serve_refuses_to_start_on_a_database_without_schema(tmp_path: Path) -> None:
+    result = run("serve", "--port", "0", env={"THREADLINE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"})
+    assert result.returncode == 2
+    assert "threadline db upgrade" in result.stderr
+
+
+def test_the_demo_serves_demo_agents_and_simulated_customers(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    with process("demo", "--port", str(port), "--database-url", url, "--customers-per-minute", "300",
+                 env={}) as proc:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_health(base, proc)
+        login = httpx.post(f"{base}/api/v1/auth/login", json={"username": "sam", "password": "threadline-demo"})
+        assert login.status_code == 200
+        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        deadline = time.monotonic() + 20
+        conversations: list[object] = []
+        while time.monotonic() < deadline and len(conversations) < 2:
+            conversations = httpx.get(f"{base}/api/v1/conversations", headers=headers).json()
+            time.sleep(0.3)
+        assert len(conversations) >= 2
+        agents = {a["username"] for a in httpx.get(f"{base}/api/v1/agents", headers=headers).json()}
+        assert {"alice", "bob", "carol", "sam", "ada"} <= agents
