@@ -62,7 +62,7 @@ async def seed(tx: Transactor, password: str) -> dict[str, str]:
     now = system_clock()
 
     async def existing(uow: UnitOfWork) -> set[str]:
-        return {a.username for a in await uow.agents.list()}
+        return {a.username for a in await uow.agents.all()}
 
     have = await tx.read(existing)
     for username, display, role, skills, p, m in DEMO_AGENTS:
@@ -111,7 +111,7 @@ async def simulate(base_url: str, tokens: dict[str, str], per_minute: float) -> 
             while per_minute > 0:
                 await asyncio.sleep(rng.expovariate(per_minute / 60))
                 n += 1
-                inbox, token = rng.choice(list(tokens.items()))
+                token = rng.choice(list(tokens.values()))
                 engaged = rng.random() < 0.6
                 persona = Persona(
                     name=f"{rng.choice(names)} {n}",
@@ -126,7 +126,9 @@ async def simulate(base_url: str, tokens: dict[str, str], per_minute: float) -> 
             while True:
                 await asyncio.sleep(2)
                 for token in tokens.values():
-                    r = await client.get("/api/v1/channel/outbound", headers={"Authorization": f"Bearer {token}"})
+                    r = await client.get(
+                        "/api/v1/channel/outbound", headers={"Authorization": f"Bearer {token}"}
+                    )
                     for item in r.json() if r.status_code == 200 else []:
                         await client.post(
                             f"/api/v1/channel/outbound/{item['message_id']}/status",
@@ -138,7 +140,11 @@ async def simulate(base_url: str, tokens: dict[str, str], per_minute: float) -> 
                             continue
                         persona, ptoken = found
                         persona.turns_left -= 1
-                        text = rng.choice(FOLLOW_UPS) if persona.turns_left > 0 else "No, that's all. Thanks!"
+                        text = (
+                            rng.choice(FOLLOW_UPS)
+                            if persona.turns_left > 0
+                            else "No, that's all. Thanks!"
+                        )
                         asyncio.create_task(answer_later(ptoken, persona, text))  # noqa: RUF006
 
         await asyncio.gather(arrivals(), replies())
@@ -152,7 +158,9 @@ async def run_demo(database_url: str, host: str, port: int, per_minute: float) -
     finally:
         await db.dispose()
     settings = Settings(database_url=database_url, host=host, port=port)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning")
+    )
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():
@@ -162,9 +170,14 @@ async def run_demo(database_url: str, host: str, port: int, per_minute: float) -
     bound = server.servers[0].sockets[0].getsockname()[1]
     base = f"http://{host}:{bound}"
     print(f"Threadline demo running at {base}  (API docs: {base}/docs)")
-    print(f"Log in as alice, bob, carol (agents), sam (supervisor) or ada (admin); password: {password}")
-    print(f"  curl -s {base}/api/v1/auth/login -H 'content-type: application/json' "
-          f"-d '{{\"username\":\"alice\",\"password\":\"{password}\"}}'")
+    print(
+        "Log in as alice, bob, carol (agents), sam (supervisor) or ada (admin); "
+        f"password: {password}"
+    )
+    print(
+        f"  curl -s {base}/api/v1/auth/login -H 'content-type: application/json' "
+        f'-d \'{{"username":"alice","password":"{password}"}}\''
+    )
     print(f"Simulated customers: about {per_minute:g} new conversations a minute. Ctrl-C stops.")
     sim = asyncio.create_task(simulate(base, tokens, per_minute))
     try:

@@ -60,7 +60,10 @@ async def test_a_retried_external_id_is_refused_and_changes_nothing(live: Live) 
     assert r.status_code == 409
     error = r.json()["error"]
     assert error["code"] == "duplicate_external_id"
-    assert error["details"] == {"message_id": first["message_id"], "conversation_id": first["conversation_id"]}
+    assert error["details"] == {
+        "message_id": first["message_id"],
+        "conversation_id": first["conversation_id"],
+    }
     assert await live.event_head() == head
     detail = await live.conversation(sup, first["conversation_id"])
     assert len(detail["messages"]) == 1
@@ -88,17 +91,22 @@ async def test_an_unknown_inbox_token_is_rejected(live: Live) -> None:
 async def test_an_agent_token_cannot_post_as_an_inbox(live: Live) -> None:
     agent = await live.agent("alice")
     r = await live.http.post(
-        "/api/v1/channel/messages", json={"customer": {"address": "c"}, "text": "hi"}, headers=agent.headers
+        "/api/v1/channel/messages",
+        json={"customer": {"address": "c"}, "text": "hi"},
+        headers=agent.headers,
     )
     assert r.status_code == 401
 
 
-async def test_agent_reply_waits_in_the_outbox_until_the_business_reports_delivery(live: Live) -> None:
+async def test_agent_reply_waits_in_the_outbox_until_the_business_reports_delivery(
+    live: Live,
+) -> None:
     inbox = await live.inbox()
     agent = await live.agent("alice")
     conv = await live.customer_says(inbox, "+15551230000", "Hi")
     sent = await live.http.post(
-        f"/api/v1/conversations/{conv['conversation_id']}/messages", json={"text": "Hello! How can I help?"},
+        f"/api/v1/conversations/{conv['conversation_id']}/messages",
+        json={"text": "Hello! How can I help?"},
         headers=agent.headers,
     )
     assert sent.status_code == 201
@@ -111,7 +119,8 @@ async def test_agent_reply_waits_in_the_outbox_until_the_business_reports_delive
 
     for status in ("delivered", "sent"):  # a late "sent" must not move it back
         r = await live.http.post(
-            f"/api/v1/channel/outbound/{pending[0]['message_id']}/status", json={"status": status},
+            f"/api/v1/channel/outbound/{pending[0]['message_id']}/status",
+            json={"status": status},
             headers=inbox.headers,
         )
         assert r.status_code == 204
@@ -126,10 +135,14 @@ async def test_another_inbox_cannot_report_on_a_message_it_does_not_own(live: Li
     agent = await live.agent("alice")
     conv = await live.customer_says(web, "c1", "Hi")
     sent = await live.http.post(
-        f"/api/v1/conversations/{conv['conversation_id']}/messages", json={"text": "Hello"}, headers=agent.headers
+        f"/api/v1/conversations/{conv['conversation_id']}/messages",
+        json={"text": "Hello"},
+        headers=agent.headers,
     )
     r = await live.http.post(
-        f"/api/v1/channel/outbound/{sent.json()['id']}/status", json={"status": "read"}, headers=other.headers
+        f"/api/v1/channel/outbound/{sent.json()['id']}/status",
+        json={"status": "read"},
+        headers=other.headers,
     )
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "not_found"

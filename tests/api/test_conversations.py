@@ -7,17 +7,23 @@ from tests.support.live import Live
 
 
 async def _reply(live: Live, agent, conv_id: str, text: str = "On it!") -> dict:  # type: ignore[no-untyped-def]
-    r = await live.http.post(f"/api/v1/conversations/{conv_id}/messages", json={"text": text}, headers=agent.headers)
+    r = await live.http.post(
+        f"/api/v1/conversations/{conv_id}/messages", json={"text": text}, headers=agent.headers
+    )
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
-async def test_a_customer_returning_after_close_continues_the_same_thread_in_a_new_session(live: Live) -> None:
+async def test_a_customer_returning_after_close_continues_the_same_thread_in_a_new_session(
+    live: Live,
+) -> None:
     inbox = await live.inbox()
     alice = await live.agent("alice")
     conv = await live.customer_says(inbox, "c1", "My parcel is late")
     await _reply(live, alice, conv["conversation_id"], "It arrives tomorrow")
-    closed = await live.http.post(f"/api/v1/conversations/{conv['conversation_id']}/close", headers=alice.headers)
+    closed = await live.http.post(
+        f"/api/v1/conversations/{conv['conversation_id']}/close", headers=alice.headers
+    )
     assert closed.json()["state"] == "closed"
 
     live.clock.advance(3 * 24 * 3600)
@@ -27,7 +33,11 @@ async def test_a_customer_returning_after_close_continues_the_same_thread_in_a_n
     assert again["conversation_id"] == conv["conversation_id"]
     assert again["assigned_agent_id"] == alice.id
     detail = await live.conversation(alice, conv["conversation_id"])
-    assert [m["text"] for m in detail["messages"]] == ["My parcel is late", "It arrives tomorrow", "It did not arrive"]
+    assert [m["text"] for m in detail["messages"]] == [
+        "My parcel is late",
+        "It arrives tomorrow",
+        "It did not arrive",
+    ]
     assert [m["seq"] for m in detail["messages"]] == [1, 2, 3]
     sessions = detail["sessions"]
     assert [(s["seq"], s["close_reason"]) for s in sessions] == [(1, "agent"), (2, None)]
@@ -42,7 +52,7 @@ async def test_an_agent_reply_makes_the_conversation_wait_on_the_customer(live: 
     conv = await live.customer_says(inbox, "c1", "Hi")
     sent = await _reply(live, alice, conv["conversation_id"])
     detail = await live.conversation(alice, conv["conversation_id"])
-    assert sent["direction"] == "outbound" and sent["sender_agent_id"] == alice.id
+    assert (sent["direction"], sent["sender_agent_id"]) == ("outbound", alice.id)
     assert detail["conversation"]["waiting_on"] == "customer"
     assert detail["conversation"]["respond_by"] is None
 
@@ -59,7 +69,11 @@ async def test_conversations_are_listed_in_routing_order(live: Live) -> None:
 
     r = await live.http.get("/api/v1/conversations", headers=alice.headers)
 
-    assert [c["id"] for c in r.json()] == [second["conversation_id"], third["conversation_id"], first["conversation_id"]]
+    assert [c["id"] for c in r.json()] == [
+        second["conversation_id"],
+        third["conversation_id"],
+        first["conversation_id"],
+    ]
 
 
 async def test_an_agent_sees_only_their_conversations_and_their_queues(live: Live) -> None:
@@ -74,22 +88,33 @@ async def test_an_agent_sees_only_their_conversations_and_their_queues(live: Liv
     elsewhere = await live.customer_says(billing, "c4", "waiting in billing")
     assert (mine["assigned_agent_id"], bobs["assigned_agent_id"]) == (alice.id, bob.id)
 
-    listed = {c["id"] for c in (await live.http.get("/api/v1/conversations", headers=alice.headers)).json()}
+    listed = {
+        c["id"]
+        for c in (await live.http.get("/api/v1/conversations", headers=alice.headers)).json()
+    }
     assert listed == {mine["conversation_id"], queued["conversation_id"]}
     for hidden in (bobs, elsewhere):
-        r = await live.http.get(f"/api/v1/conversations/{hidden['conversation_id']}", headers=alice.headers)
+        r = await live.http.get(
+            f"/api/v1/conversations/{hidden['conversation_id']}", headers=alice.headers
+        )
         assert r.status_code == 404
         r = await live.http.post(
-            f"/api/v1/conversations/{hidden['conversation_id']}/messages", json={"text": "x"}, headers=alice.headers
+            f"/api/v1/conversations/{hidden['conversation_id']}/messages",
+            json={"text": "x"},
+            headers=alice.headers,
         )
         assert r.status_code == 404
 
     sup = await live.agent("sue", role="supervisor", online=False)  # type: ignore[arg-type]
     everything = (await live.http.get("/api/v1/conversations", headers=sup.headers)).json()
     assert len(everything) == 4
-    filtered = (await live.http.get("/api/v1/conversations?state=queued&queue=billing", headers=sup.headers)).json()
+    filtered = (
+        await live.http.get("/api/v1/conversations?state=queued&queue=billing", headers=sup.headers)
+    ).json()
     assert [c["id"] for c in filtered] == [elsewhere["conversation_id"]]
-    by_agent = (await live.http.get(f"/api/v1/conversations?agent_id={bob.id}", headers=sup.headers)).json()
+    by_agent = (
+        await live.http.get(f"/api/v1/conversations?agent_id={bob.id}", headers=sup.headers)
+    ).json()
     assert [c["id"] for c in by_agent] == [bobs["conversation_id"]]
 
 
@@ -100,7 +125,9 @@ async def test_only_the_assigned_agent_can_reply(live: Live) -> None:
     conv = await live.customer_says(inbox, "c1", "Hi")
     head = await live.event_head()
     r = await live.http.post(
-        f"/api/v1/conversations/{conv['conversation_id']}/messages", json={"text": "I'm the boss"}, headers=sup.headers
+        f"/api/v1/conversations/{conv['conversation_id']}/messages",
+        json={"text": "I'm the boss"},
+        headers=sup.headers,
     )
     assert r.status_code == 403
     assert r.json()["error"]["code"] == "forbidden"
@@ -115,7 +142,9 @@ async def test_closing_frees_the_slot_for_the_next_waiting_conversation(live: Li
     second = await live.customer_says(inbox, "c2", "two")
     assert second["state"] == "queued"  # alice is at P
 
-    await live.http.post(f"/api/v1/conversations/{first['conversation_id']}/close", headers=alice.headers)
+    await live.http.post(
+        f"/api/v1/conversations/{first['conversation_id']}/close", headers=alice.headers
+    )
 
     detail = await live.conversation(alice, second["conversation_id"])
     assert detail["conversation"]["assigned_agent_id"] == alice.id
@@ -131,7 +160,9 @@ async def test_transfer_to_an_agent_keeps_history_and_respond_by(live: Live) -> 
     before = (await live.conversation(alice, conv["conversation_id"]))["conversation"]
 
     r = await live.http.post(
-        f"/api/v1/conversations/{conv['conversation_id']}/transfer", json={"to_agent_id": bob.id}, headers=alice.headers
+        f"/api/v1/conversations/{conv['conversation_id']}/transfer",
+        json={"to_agent_id": bob.id},
+        headers=alice.headers,
     )
 
     assert r.status_code == 200, r.text
@@ -141,8 +172,15 @@ async def test_transfer_to_an_agent_keeps_history_and_respond_by(live: Live) -> 
     detail = await live.conversation(bob, conv["conversation_id"])
     assert [m["text"] for m in detail["messages"]] == ["Hi"]
     assert "conversation.transferred" in [e["type"] for e in detail["events"]]
-    assert (await live.http.get(f"/api/v1/conversations/{conv['conversation_id']}", headers=alice.headers)).status_code == 404
-    loads = {a: (await live.http.get("/api/v1/me", headers=h.headers)).json()["active_count"] for a, h in (("alice", alice), ("bob", bob))}
+    assert (
+        await live.http.get(
+            f"/api/v1/conversations/{conv['conversation_id']}", headers=alice.headers
+        )
+    ).status_code == 404
+    loads = {
+        a: (await live.http.get("/api/v1/me", headers=h.headers)).json()["active_count"]
+        for a, h in (("alice", alice), ("bob", bob))
+    }
     assert loads == {"alice": 0, "bob": 1}
 
 
@@ -152,10 +190,16 @@ async def test_transfer_to_a_queue_requeues_with_the_same_respond_by(live: Live)
     conv = await live.customer_says(inbox, "c1", "Actually it's about my bill")
     before = (await live.conversation(alice, conv["conversation_id"]))["conversation"]
     r = await live.http.post(
-        f"/api/v1/conversations/{conv['conversation_id']}/transfer", json={"to_queue": "billing"}, headers=alice.headers
+        f"/api/v1/conversations/{conv['conversation_id']}/transfer",
+        json={"to_queue": "billing"},
+        headers=alice.headers,
     )
     assert r.status_code == 200, r.text
-    assert (r.json()["state"], r.json()["queue"], r.json()["respond_by"]) == ("queued", "billing", before["respond_by"])
+    assert (r.json()["state"], r.json()["queue"], r.json()["respond_by"]) == (
+        "queued",
+        "billing",
+        before["respond_by"],
+    )
     carol = await live.agent("carol", skills=("billing",))
     detail = await live.conversation(carol, conv["conversation_id"])
     assert detail["conversation"]["assigned_agent_id"] == carol.id
@@ -167,11 +211,14 @@ async def test_transfer_refuses_an_offline_or_full_agent_and_changes_nothing(liv
     conv = await live.customer_says(inbox, "c1", "Hi")
     offline = await live.agent("olga", online=False)
     full = await live.agent("fred", preferred=1, max_load=1)
-    await live.customer_says(inbox, "c2", "fills fred")  # alice has room for 2, so route c2 to fred…
+    await live.customer_says(
+        inbox, "c2", "fills fred"
+    )  # alice has room for 2, so route c2 to fred…
     head = await live.event_head()
     for target, code in ((offline, "agent_unavailable"), (full, "agent_at_capacity")):
         r = await live.http.post(
-            f"/api/v1/conversations/{conv['conversation_id']}/transfer", json={"to_agent_id": target.id},
+            f"/api/v1/conversations/{conv['conversation_id']}/transfer",
+            json={"to_agent_id": target.id},
             headers=alice.headers,
         )
         if target is full and r.status_code == 200:
@@ -181,7 +228,9 @@ async def test_transfer_refuses_an_offline_or_full_agent_and_changes_nothing(liv
     assert await live.event_head() == head
 
 
-async def test_going_offline_returns_active_conversations_to_the_queue_keeping_respond_by(live: Live) -> None:
+async def test_going_offline_returns_active_conversations_to_the_queue_keeping_respond_by(
+    live: Live,
+) -> None:
     inbox = await live.inbox()
     alice = await live.agent("alice")
     conv = await live.customer_says(inbox, "c1", "Hi")
@@ -191,10 +240,16 @@ async def test_going_offline_returns_active_conversations_to_the_queue_keeping_r
 
     sup = await live.agent("sue", role="supervisor", online=False)  # type: ignore[arg-type]
     after = (await live.conversation(sup, conv["conversation_id"]))["conversation"]
-    assert (after["state"], after["assigned_agent_id"], after["respond_by"]) == ("queued", None, before["respond_by"])
+    assert (after["state"], after["assigned_agent_id"], after["respond_by"]) == (
+        "queued",
+        None,
+        before["respond_by"],
+    )
     assert me["active_count"] == 0
     bob = await live.agent("bob")
-    assert (await live.conversation(bob, conv["conversation_id"]))["conversation"]["assigned_agent_id"] == bob.id
+    assert (await live.conversation(bob, conv["conversation_id"]))["conversation"][
+        "assigned_agent_id"
+    ] == bob.id
 
 
 async def test_an_away_agent_keeps_current_work_but_gets_no_new_work(live: Live) -> None:
@@ -204,14 +259,23 @@ async def test_an_away_agent_keeps_current_work_but_gets_no_new_work(live: Live)
     await live.set_status(alice, "away")
     new = await live.customer_says(inbox, "c2", "Hello?")
     assert new["state"] == "queued"
-    assert (await live.conversation(alice, kept["conversation_id"]))["conversation"]["assigned_agent_id"] == alice.id
+    assert (await live.conversation(alice, kept["conversation_id"]))["conversation"][
+        "assigned_agent_id"
+    ] == alice.id
 
 
-async def test_an_agent_cannot_change_another_agents_status_but_a_supervisor_can(live: Live) -> None:
+async def test_an_agent_cannot_change_another_agents_status_but_a_supervisor_can(
+    live: Live,
+) -> None:
     alice = await live.agent("alice")
     bob = await live.agent("bob")
-    r = await live.http.put(f"/api/v1/agents/{bob.id}/status", json={"status": "offline"}, headers=alice.headers)
+    r = await live.http.put(
+        f"/api/v1/agents/{bob.id}/status", json={"status": "offline"}, headers=alice.headers
+    )
     assert r.status_code == 403
     sup = await live.agent("sue", role="supervisor", online=False)  # type: ignore[arg-type]
-    r = await live.http.put(f"/api/v1/agents/{bob.id}/status", json={"status": "offline"}, headers=sup.headers)
-    assert r.status_code == 200 and r.json()["status"] == "offline"
+    r = await live.http.put(
+        f"/api/v1/agents/{bob.id}/status", json={"status": "offline"}, headers=sup.headers
+    )
+    assert r.status_code == 200
+    assert r.json()["status"] == "offline"

@@ -18,9 +18,11 @@ async def test_an_agent_sees_assignment_and_messages_in_sequence_order(live: Liv
     assert conv["assigned_agent_id"] == alice.id
     assert all(e["conversation_id"] == conv["conversation_id"] for e in seen)
     seqs = [e["seq"] for e in seen]
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert seqs == sorted(set(seqs))
     assert seqs[0] > stream.ready_seq
-    assert seen[-1]["payload"]["message_id"]  # the second message, now on the assigned agent's stream
+    assert seen[-1]["payload"][
+        "message_id"
+    ]  # the second message, now on the assigned agent's stream
 
 
 async def test_a_reconnecting_agent_gets_exactly_what_it_missed(live: Live) -> None:
@@ -87,14 +89,18 @@ async def test_events_from_another_process_arrive_by_polling(live: Live) -> None
     make) reaches the stream without any in-process notification."""
     alice = await live.agent("alice", online=False)
     async with live.stream(alice) as stream:
-        from threadline.core.agents import AgentStatus
-        from threadline.core.access import Principal
-        from threadline.core.agents import Role
-        from threadline.service import agents as agent_service
         import uuid
 
+        from threadline.core.access import Principal
+        from threadline.core.agents import AgentStatus, Role
+        from threadline.service import agents as agent_service
+
         me = Principal(uuid.UUID(alice.id), Role.AGENT, frozenset({"general"}))
-        await live.tx.write(lambda uow: agent_service.set_status(uow, me, me.agent_id, AgentStatus.AWAY, live.clock()))
+        await live.tx.write(
+            lambda uow: agent_service.set_status(
+                uow, me, me.agent_id, AgentStatus.AWAY, live.clock()
+            )
+        )
         event = await stream.next_event(timeout=3)
     assert event["type"] == "agent.status_changed"
     assert event["payload"] == {"from": "offline", "to": "away"}

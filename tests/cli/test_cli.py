@@ -17,7 +17,9 @@ import pytest
 THREADLINE = str(Path(sys.executable).with_name("threadline"))
 
 
-def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [THREADLINE, *args],
         capture_output=True,
@@ -40,13 +42,28 @@ def test_db_upgrade_creates_the_schema_and_is_idempotent(tmp_path: Path) -> None
 
 def test_agent_create_reads_the_password_from_the_environment(database_url: str) -> None:
     result = run(
-        "agent", "create", "alice", "--skill", "billing", "--skill", "general", "-P", "2", "-M", "3",
-        "--database-url", database_url, env={"THREADLINE_AGENT_PASSWORD": "long enough pw"},
+        "agent",
+        "create",
+        "alice",
+        "--skill",
+        "billing",
+        "--skill",
+        "general",
+        "-P",
+        "2",
+        "-M",
+        "3",
+        "--database-url",
+        database_url,
+        env={"THREADLINE_AGENT_PASSWORD": "long enough pw"},
     )
     assert result.returncode == 0, result.stderr
-    assert re.search(r"created agent alice \([0-9a-f-]{36}\) skills=billing,general P=2 M=3", result.stdout)
+    assert re.search(
+        r"created agent alice \([0-9a-f-]{36}\) skills=billing,general P=2 M=3", result.stdout
+    )
     listed = run("agent", "list", "--database-url", database_url)
-    assert "alice" in listed.stdout and "0/2 (max 3)" in listed.stdout
+    assert "alice" in listed.stdout
+    assert "0/2 (max 3)" in listed.stdout
 
 
 @pytest.mark.parametrize(
@@ -57,9 +74,16 @@ def test_agent_create_reads_the_password_from_the_environment(database_url: str)
         (["--role", "king"], "Invalid value for '--role'"),
     ],
 )
-def test_agent_create_names_the_problem_with_bad_input(database_url: str, args: list[str], message: str) -> None:
+def test_agent_create_names_the_problem_with_bad_input(
+    database_url: str, args: list[str], message: str
+) -> None:
     result = run(
-        "agent", "create", "bob", *args, "--database-url", database_url,
+        "agent",
+        "create",
+        "bob",
+        *args,
+        "--database-url",
+        database_url,
         env={"THREADLINE_AGENT_PASSWORD": "long enough pw"},
     )
     assert result.returncode == 2
@@ -86,8 +110,12 @@ def test_a_database_without_schema_gets_a_hint_not_a_traceback(tmp_path: Path) -
 @contextmanager
 def process(*args: str, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     proc = subprocess.Popen(
-        [THREADLINE, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+        [THREADLINE, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
     )
     try:
         yield proc
@@ -134,11 +162,16 @@ def test_serve_runs_the_service_that_cli_created_agents_and_inboxes_use(database
         wait_for_health(base, proc)
         health = httpx.get(f"{base}/healthz").json()
         assert health["status"] == "ok"
-        assert health["database"] == ("sqlite" if database_url.startswith("sqlite") else "postgresql")
-        login = httpx.post(f"{base}/api/v1/auth/login", json={"username": "alice", "password": "long enough pw"})
+        assert health["database"] == (
+            "sqlite" if database_url.startswith("sqlite") else "postgresql"
+        )
+        login = httpx.post(
+            f"{base}/api/v1/auth/login", json={"username": "alice", "password": "long enough pw"}
+        )
         assert login.status_code == 200
         posted = httpx.post(
-            f"{base}/api/v1/channel/messages", headers={"Authorization": f"Bearer {token.group(1)}"},
+            f"{base}/api/v1/channel/messages",
+            headers={"Authorization": f"Bearer {token.group(1)}"},
             json={"customer": {"address": "c1"}, "text": "hello"},
         )
         assert posted.status_code == 201
@@ -146,7 +179,12 @@ def test_serve_runs_the_service_that_cli_created_agents_and_inboxes_use(database
 
 
 def test_serve_refuses_to_start_on_a_database_without_schema(tmp_path: Path) -> None:
-    result = run("serve", "--port", "0", env={"THREADLINE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"})
+    result = run(
+        "serve",
+        "--port",
+        "0",
+        env={"THREADLINE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"},
+    )
     assert result.returncode == 2
     assert "threadline db upgrade" in result.stderr
 
@@ -154,11 +192,14 @@ def test_serve_refuses_to_start_on_a_database_without_schema(tmp_path: Path) -> 
 def test_the_demo_serves_demo_agents_and_simulated_customers(tmp_path: Path) -> None:
     port = free_port()
     url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
-    with process("demo", "--port", str(port), "--database-url", url, "--customers-per-minute", "300",
-                 env={}) as proc:
+    with process(
+        "demo", "--port", str(port), "--database-url", url, "--customers-per-minute", "300", env={}
+    ) as proc:
         base = f"http://127.0.0.1:{port}"
         wait_for_health(base, proc)
-        login = httpx.post(f"{base}/api/v1/auth/login", json={"username": "sam", "password": "threadline-demo"})
+        login = httpx.post(
+            f"{base}/api/v1/auth/login", json={"username": "sam", "password": "threadline-demo"}
+        )
         assert login.status_code == 200
         headers = {"Authorization": f"Bearer {login.json()['token']}"}
         deadline = time.monotonic() + 20

@@ -36,7 +36,9 @@ def pg_url(database: str) -> str:
 
 
 async def _admin() -> asyncpg.Connection:
-    return await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database=PG_ADMIN_DB, timeout=5)
+    return await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database=PG_ADMIN_DB, timeout=5
+    )
 
 
 def pg_unreachable_reason() -> str | None:

@@ -15,6 +15,7 @@ import httpx
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
+from tests.support.clock import FakeClock
 from threadline.adapters.database import Database
 from threadline.api.app import create_app
 from threadline.core.agents import Role
@@ -22,7 +23,6 @@ from threadline.service import agents as agent_service
 from threadline.service import inboxes as inbox_service
 from threadline.service.unit_of_work import Transactor
 from threadline.settings import Settings
-from tests.support.clock import FakeClock
 
 PASSWORD = "correct horse battery"
 _external_ids = itertools.count(1)
@@ -50,7 +50,9 @@ class InboxHandle:
 
 
 class Live:
-    def __init__(self, base_url: str, clock: FakeClock, tx: Transactor, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, base_url: str, clock: FakeClock, tx: Transactor, http: httpx.AsyncClient
+    ) -> None:
         self.base_url = base_url
         self.ws_url = base_url.replace("http://", "ws://") + "/api/v1/stream"
         self.clock = clock
@@ -68,7 +70,9 @@ class Live:
         online: bool = True,
     ) -> AgentHandle:
         """An agent created as the operator's CLI would, then logged in over HTTP."""
-        new = agent_service.NewAgent(username, PASSWORD, None, role, frozenset(skills), preferred, max_load)
+        new = agent_service.NewAgent(
+            username, PASSWORD, None, role, frozenset(skills), preferred, max_load
+        )
         await agent_service.create_agent(self.tx, None, new, self.clock())
         handle = await self.login(username)
         if online:
@@ -76,16 +80,22 @@ class Live:
         return handle
 
     async def login(self, username: str) -> AgentHandle:
-        r = await self.http.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+        r = await self.http.post(
+            "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
+        )
         assert r.status_code == 200, r.text
         return AgentHandle(id=r.json()["agent"]["id"], username=username, token=r.json()["token"])
 
     async def set_status(self, agent: AgentHandle, status: str) -> dict[str, Any]:
-        r = await self.http.put(f"/api/v1/agents/{agent.id}/status", json={"status": status}, headers=agent.headers)
+        r = await self.http.put(
+            f"/api/v1/agents/{agent.id}/status", json={"status": status}, headers=agent.headers
+        )
         assert r.status_code == 200, r.text
         return dict(r.json())
 
-    async def inbox(self, name: str = "Web", *, queue: str = "general", channel: str = "api") -> InboxHandle:
+    async def inbox(
+        self, name: str = "Web", *, queue: str = "general", channel: str = "api"
+    ) -> InboxHandle:
         created = await self.tx.write(
             lambda uow: inbox_service.create(uow, None, name, channel, queue, self.clock())
         )
@@ -161,7 +171,9 @@ async def serve(database_url: str, clock: FakeClock, **overrides: Any) -> AsyncI
         **overrides,
     )
     app = create_app(settings, clock=clock)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
     task = asyncio.create_task(server.serve())
     for _ in range(500):
         if server.started or task.done():

@@ -15,7 +15,9 @@ from threadline.settings import get_settings
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
     settings = get_settings()
-    return PasswordHasher(time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib)
+    return PasswordHasher(
+        time_cost=settings.password_time_cost, memory_cost=settings.password_memory_kib
+    )
 
 
 @lru_cache(maxsize=1)
@@ -31,7 +33,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        return (
+            _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 

@@ -60,7 +60,9 @@ agents = sa.Table(
     sa.Column("last_assigned_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.CheckConstraint("active_count >= 0", name="active_nonnegative"),
-    sa.CheckConstraint("preferred_concurrency >= 1 AND max_load >= preferred_concurrency", name="limits"),
+    sa.CheckConstraint(
+        "preferred_concurrency >= 1 AND max_load >= preferred_concurrency", name="limits"
+    ),
 )
 
 agent_skills = sa.Table(
@@ -179,7 +181,12 @@ events = sa.Table(
     metadata,
     # Assigned from event_sequence inside the writing transaction, so commit order and
     # sequence order agree and a reader resuming after N misses nothing.
-    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
     sa.Column("type", sa.String(64), nullable=False),
     sa.Column("occurred_at", UTCDateTime, nullable=False),
     sa.Column("actor", sa.String(64), nullable=False),

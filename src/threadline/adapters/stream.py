@@ -69,6 +69,10 @@ class Subscription:
             self.queue.get_nowait()  # make room for the end-of-stream marker
             self.queue.put_nowait(None)
 
+    def replay(self, event: StoredEvent) -> None:
+        """An event read from the log during catch-up, before going live."""
+        self._push(event)
+
     def go_live(self) -> None:
         self._replaying = False
         held, self._held = self._held, []
@@ -126,9 +130,9 @@ class EventStream:
         try:
             position = after
             while True:
-                page = await self._read(lambda repo, p=position: repo.after(p, limit=PAGE))
+                page = await self._page_after(position)
                 for event in page:
-                    sub._push(event)
+                    sub.replay(event)
                 if len(page) < PAGE:
                     break
                 position = page[-1].seq
@@ -156,7 +160,7 @@ class EventStream:
 
     async def _drain(self) -> None:
         while True:
-            page = await self._read(lambda repo: repo.after(self._cursor, limit=PAGE))
+            page = await self._page_after(self._cursor)
             if not page:
                 return
             for event in page:
@@ -167,6 +171,9 @@ class EventStream:
                 self.on_batch(page)
             if len(page) < PAGE:
                 return
+
+    async def _page_after(self, seq: int) -> list[StoredEvent]:
+        return await self._read(lambda repo: repo.after(seq, limit=PAGE))
 
     async def _read(self, fn: Callable[[EventRepository], Awaitable[T]]) -> T:
         async with self._db.connect(write=False) as conn, conn.begin():

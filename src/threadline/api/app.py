@@ -33,7 +33,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         event_stream = EventStream(db, poll_seconds=settings.stream_poll_seconds)
-        ctx = AppContext(settings=settings, db=db, tx=Transactor(db, event_stream.notify), stream=event_stream, clock=clock)
+        ctx = AppContext(
+            settings=settings,
+            db=db,
+            tx=Transactor(db, event_stream.notify),
+            stream=event_stream,
+            clock=clock,
+        )
         await event_stream.start()
         router_loop = RoutingLoop(ctx, settings.routing_interval_seconds)
         router_loop.start()
@@ -48,7 +54,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app = FastAPI(
         title="Threadline",
         version=__version__,
-        description="Digital messaging for contact centers. Every /api/v1 call needs a bearer token.",
+        description="Digital messaging for contact centers. "
+        "Every /api/v1 call needs a bearer token.",
         lifespan=lifespan,
         responses=errors.ERROR_RESPONSES,
     )

@@ -51,8 +51,13 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": jsonable_encoder(details or {})}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -72,11 +77,16 @@ async def _domain(_: Request, exc: Exception) -> JSONResponse:
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
-        {"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in exc.errors()
+        {"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")}
+        for e in exc.errors()
     ]
     if any(p["type"] == "json_invalid" for p in problems):
-        return error_response(400, "malformed_json", "the request body is not valid JSON", {"errors": problems})
-    return error_response(422, "validation_error", "the request does not match the schema", {"errors": problems})
+        return error_response(
+            400, "malformed_json", "the request body is not valid JSON", {"errors": problems}
+        )
+    return error_response(
+        422, "validation_error", "the request does not match the schema", {"errors": problems}
+    )
 
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:

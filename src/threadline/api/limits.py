@@ -24,7 +24,9 @@ class BodyLimitMiddleware:
                     await _reject(send, 400, "bad_request", "invalid Content-Length")
                     return
                 if declared > self.max_bytes:
-                    await _reject(send, 413, "body_too_large", f"the body exceeds {self.max_bytes} bytes")
+                    await _reject(
+                        send, 413, "body_too_large", f"the body exceeds {self.max_bytes} bytes"
+                    )
                     return
         # Chunked bodies carry no length: read at most the limit before handing over.
         chunks: list[bytes] = []
@@ -37,7 +39,9 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await _reject(send, 413, "body_too_large", f"the body exceeds {self.max_bytes} bytes")
+                await _reject(
+                    send, 413, "body_too_large", f"the body exceeds {self.max_bytes} bytes"
+                )
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -60,7 +64,10 @@ async def _reject(send: Send, status: int, code: str, message: str) -> None:
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": payload})

@@ -64,7 +64,7 @@ class AgentOut(BaseModel):
 
 class LoginOut(BaseModel):
     token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a scheme name, not a secret
     expires_at: datetime
     agent: AgentOut
 
@@ -103,7 +103,7 @@ class IdentityIO(Request):
 
     @classmethod
     def of(cls, i: Identity) -> IdentityIO:
-        return cls(channel=i.channel, address=i.address)  # type: ignore[arg-type]
+        return cls.model_validate({"channel": i.channel, "address": i.address})
 
 
 class CustomerCreate(Request):
@@ -282,7 +282,8 @@ class ChannelCustomer(Request):
 
 class ChannelMessageIn(Request):
     external_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = Field(
-        default=None, description="Your id for the message; a second message with the same id is refused with 409."
+        default=None,
+        description="Your id for the message; the same id again is refused with 409.",
     )
     customer: ChannelCustomer
     text: Text

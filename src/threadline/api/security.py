@@ -12,8 +12,12 @@ from threadline.core.access import Principal
 from threadline.core.inboxes import Inbox
 from threadline.service import auth
 
-_agent_bearer = HTTPBearer(auto_error=False, scheme_name="AgentToken", description="From POST /api/v1/auth/login")
-_inbox_bearer = HTTPBearer(auto_error=False, scheme_name="InboxToken", description="An inbox's API token")
+_agent_bearer = HTTPBearer(
+    auto_error=False, scheme_name="AgentToken", description="From POST /api/v1/auth/login"
+)
+_inbox_bearer = HTTPBearer(
+    auto_error=False, scheme_name="InboxToken", description="An inbox's API token"
+)
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 

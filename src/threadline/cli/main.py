@@ -69,7 +69,9 @@ def _url(database_url: str | None) -> str:
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Overrides THREADLINE_HOST.")] = None,
-    port: Annotated[int | None, typer.Option(help="Overrides THREADLINE_PORT.", min=0, max=65535)] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Overrides THREADLINE_PORT.", min=0, max=65535)
+    ] = None,
 ) -> None:
     """Run the HTTP + WebSocket service."""
     import uvicorn
@@ -121,12 +123,16 @@ def agent_create(
             hide_input=True,
             confirmation_prompt=True,
             envvar="THREADLINE_AGENT_PASSWORD",
-            help="Asked for when not in THREADLINE_AGENT_PASSWORD (never pass it on the command line).",
+            help="Asked for unless THREADLINE_AGENT_PASSWORD is set; never on the command line.",
         ),
     ],
     role: Annotated[Role, typer.Option(help="agent, supervisor or admin.")] = Role.AGENT,
-    skill: Annotated[list[str] | None, typer.Option("--skill", help="Repeat for several skills.")] = None,
-    preferred: Annotated[int, typer.Option("--preferred", "-P", help="Preferred concurrency P.")] = 3,
+    skill: Annotated[
+        list[str] | None, typer.Option("--skill", help="Repeat for several skills.")
+    ] = None,
+    preferred: Annotated[
+        int, typer.Option("--preferred", "-P", help="Preferred concurrency P.")
+    ] = 3,
     max_load: Annotated[int, typer.Option("--max-load", "-M", help="Maximum load M (>= P).")] = 5,
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     database_url: DatabaseUrl = None,
@@ -143,9 +149,12 @@ def agent_create(
         preferred_concurrency=preferred,
         max_load=max_load,
     )
-    agent = run_db(_url(database_url), lambda tx: agent_service.create_agent(tx, None, new, system_clock()))
+    agent = run_db(
+        _url(database_url), lambda tx: agent_service.create_agent(tx, None, new, system_clock())
+    )
     typer.echo(
-        f"created {agent.role} {agent.username} ({agent.id}) skills={','.join(sorted(agent.skills))} "
+        f"created {agent.role} {agent.username} ({agent.id}) "
+        f"skills={','.join(sorted(agent.skills))} "
         f"P={agent.preferred_concurrency} M={agent.max_load}"
     )
 
@@ -156,11 +165,12 @@ def agent_list(database_url: DatabaseUrl = None) -> None:
 
     async def work(tx: Transactor) -> None:
         async def q(uow: UnitOfWork) -> None:
-            for a in await uow.agents.list():
+            for a in await uow.agents.all():
                 mark = "●" if a.status is AgentStatus.ONLINE else "○"
                 typer.echo(
                     f"{mark} {a.username:<16} {a.role:<10} {a.status:<7} "
-                    f"{a.active_count}/{a.preferred_concurrency} (max {a.max_load})  {','.join(sorted(a.skills))}"
+                    f"{a.active_count}/{a.preferred_concurrency} (max {a.max_load})  "
+                    f"{','.join(sorted(a.skills))}"
                 )
 
         await tx.read(q)
@@ -172,7 +182,9 @@ def agent_list(database_url: DatabaseUrl = None) -> None:
 def inbox_create(
     name: Annotated[str, typer.Argument(help="A name for people, e.g. 'Web shop'.")],
     channel: Annotated[str, typer.Option(help="The channel its customers write on.")] = "api",
-    queue: Annotated[str, typer.Option(help="The queue (skill) its conversations go to.")] = "general",
+    queue: Annotated[
+        str, typer.Option(help="The queue (skill) its conversations go to.")
+    ] = "general",
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an inbox and print its API token (shown once)."""
@@ -180,9 +192,13 @@ def inbox_create(
 
     created = run_db(
         _url(database_url),
-        lambda tx: tx.write(lambda uow: inbox_service.create(uow, None, name, channel, queue, system_clock())),
+        lambda tx: tx.write(
+            lambda uow: inbox_service.create(uow, None, name, channel, queue, system_clock())
+        ),
     )
-    typer.echo(f"created inbox {created.inbox.name} ({created.inbox.id}) on {created.inbox.channel}")
+    typer.echo(
+        f"created inbox {created.inbox.name} ({created.inbox.id}) on {created.inbox.channel}"
+    )
     typer.echo(f"token (shown once): {created.token}")
 
 

@@ -29,11 +29,11 @@ MAX_CONCURRENCY = 50
 
 def validate_limits(preferred: int, max_load: int) -> None:
     if preferred < 1:
-        raise InvalidInput("preferred_concurrency must be at least 1", field="preferred_concurrency")
-    if max_load < preferred:
         raise InvalidInput(
-            "max_load must be at least preferred_concurrency", field="max_load"
+            "preferred_concurrency must be at least 1", field="preferred_concurrency"
         )
+    if max_load < preferred:
+        raise InvalidInput("max_load must be at least preferred_concurrency", field="max_load")
     if max_load > MAX_CONCURRENCY:
         raise InvalidInput(f"max_load must be at most {MAX_CONCURRENCY}", field="max_load")
 

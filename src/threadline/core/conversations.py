@@ -168,7 +168,9 @@ class Conversation:
         )
         return self.message_count
 
-    def record_agent_message(self, *, agent_id: uuid.UUID, message_id: uuid.UUID, now: datetime) -> int:
+    def record_agent_message(
+        self, *, agent_id: uuid.UUID, message_id: uuid.UUID, now: datetime
+    ) -> int:
         """The assigned agent replied: returns the message's number in the thread."""
         if self.state is not ConversationState.ASSIGNED:
             raise InvalidTransition(
@@ -223,7 +225,9 @@ class Conversation:
         if previous == to_agent:
             raise InvalidInput("the conversation is already assigned to that agent")
         if self.state not in (ConversationState.ASSIGNED, ConversationState.QUEUED):
-            raise InvalidTransition(f"cannot transfer a {self.state} conversation", state=str(self.state))
+            raise InvalidTransition(
+                f"cannot transfer a {self.state} conversation", state=str(self.state)
+            )
         if previous is not None:
             self._record(
                 EventType.TRANSFERRED, now, actor, agent_id=previous, to_agent_id=str(to_agent)
@@ -232,7 +236,9 @@ class Conversation:
 
     def transfer_to_skill(self, skill: str, now: datetime, *, actor: str) -> None:
         if self.state not in (ConversationState.ASSIGNED, ConversationState.QUEUED):
-            raise InvalidTransition(f"cannot transfer a {self.state} conversation", state=str(self.state))
+            raise InvalidTransition(
+                f"cannot transfer a {self.state} conversation", state=str(self.state)
+            )
         if skill == self.skill and self.state is ConversationState.QUEUED:
             raise InvalidInput("the conversation is already queued for that skill")
         self._record(
@@ -286,7 +292,10 @@ class Conversation:
 
     def _audience(self, *, include_queue: bool = False) -> dict[str, Any]:
         if self.assigned_agent_id is not None:
-            return {"agent_id": self.assigned_agent_id, "queue": self.skill if include_queue else None}
+            return {
+                "agent_id": self.assigned_agent_id,
+                "queue": self.skill if include_queue else None,
+            }
         return {"agent_id": None, "queue": self.skill}
 
     def _record(

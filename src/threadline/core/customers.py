@@ -32,7 +32,9 @@ class Customer:
 
 def validate_channel(channel: str) -> str:
     if channel not in CHANNELS:
-        raise InvalidInput(f"unknown channel {channel!r}; one of {sorted(CHANNELS)}", field="channel")
+        raise InvalidInput(
+            f"unknown channel {channel!r}; one of {sorted(CHANNELS)}", field="channel"
+        )
     return channel
 
 

@@ -47,7 +47,9 @@ class Assignment:
     agent_id: uuid.UUID
 
 
-def priority_key(respond_by: datetime | None, enqueued_at: datetime) -> tuple[int, datetime, datetime]:
+def priority_key(
+    respond_by: datetime | None, enqueued_at: datetime
+) -> tuple[int, datetime, datetime]:
     """Sort key: waiting on the agent (has respond_by) before waiting on the customer."""
     if respond_by is None:
         return (1, enqueued_at, enqueued_at)
@@ -55,7 +57,9 @@ def priority_key(respond_by: datetime | None, enqueued_at: datetime) -> tuple[in
 
 
 def order_waiting(waiting: Iterable[WaitingConversation]) -> list[WaitingConversation]:
-    return sorted(waiting, key=lambda w: (*priority_key(w.respond_by, w.enqueued_at), str(w.conversation_id)))
+    return sorted(
+        waiting, key=lambda w: (*priority_key(w.respond_by, w.enqueued_at), str(w.conversation_id))
+    )
 
 
 _HeapEntry = tuple[Fraction, datetime, str, int]
@@ -73,7 +77,12 @@ def plan_assignments(
     def entry(slot: AgentSlot) -> _HeapEntry:
         # Fraction keeps 1/3 < 2/5 exact: float ties would make the spread depend on
         # rounding and differ between the service and the simulator.
-        return (Fraction(active[slot.agent_id], slot.preferred), slot.idle_since, str(slot.agent_id), version[slot.agent_id])
+        return (
+            Fraction(active[slot.agent_id], slot.preferred),
+            slot.idle_since,
+            str(slot.agent_id),
+            version[slot.agent_id],
+        )
 
     for slot in agents:
         if slot.active >= slot.preferred:
@@ -88,7 +97,7 @@ def plan_assignments(
 
     assignments: list[Assignment] = []
     for conv in order_waiting(waiting):
-        heap = heaps.get(conv.skill)
+        heap = heaps.get(conv.skill, [])
         while heap:
             _, _, key, entry_version = heap[0]
             slot = by_key[key]

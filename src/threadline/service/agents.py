@@ -45,13 +45,17 @@ def _validate_username(username: str) -> str:
     return cleaned
 
 
-async def create_agent(tx: Transactor, actor: Principal | None, new: NewAgent, now: datetime) -> Agent:
+async def create_agent(
+    tx: Transactor, actor: Principal | None, new: NewAgent, now: datetime
+) -> Agent:
     """Create an agent. `actor` None means the operator's CLI, which needs no login."""
     if actor is not None:
         require_role(actor, Role.ADMIN)
     username = _validate_username(new.username)
     if len(new.password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password")
+        raise InvalidInput(
+            f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
     validate_limits(new.preferred_concurrency, new.max_load)
     agent = Agent(
         id=uuid.uuid4(),
@@ -96,7 +100,7 @@ async def get_agent(uow: UnitOfWork, actor: Principal, agent_id: uuid.UUID) -> A
 
 async def list_agents(uow: UnitOfWork, actor: Principal) -> list[Agent]:
     require_role(actor, Role.SUPERVISOR, Role.ADMIN)
-    return await uow.agents.list()
+    return await uow.agents.all()
 
 
 async def update_agent(
@@ -114,7 +118,9 @@ async def update_agent(
         if changes.display_name is not None
         else agent.display_name,
         role=changes.role or agent.role,
-        skills=frozenset(validate_skill(s) for s in changes.skills) if changes.skills is not None else agent.skills,
+        skills=frozenset(validate_skill(s) for s in changes.skills)
+        if changes.skills is not None
+        else agent.skills,
         preferred_concurrency=changes.preferred_concurrency or agent.preferred_concurrency,
         max_load=changes.max_load or agent.max_load,
     )
@@ -134,7 +140,10 @@ async def update_agent(
             },
         )
     )
-    if updated.skills != agent.skills or updated.preferred_concurrency > agent.preferred_concurrency:
+    if (
+        updated.skills != agent.skills
+        or updated.preferred_concurrency > agent.preferred_concurrency
+    ):
         await route_waiting(uow, now, skills=updated.skills)
     return updated
 
@@ -150,7 +159,11 @@ async def set_status(
     if agent_id != actor.agent_id:
         require_role(actor, Role.SUPERVISOR, Role.ADMIN)
     # Conversations are locked before the agent row, the order every use case follows.
-    active = await uow.conversations.assigned_to(agent_id, for_update=True) if status is AgentStatus.OFFLINE else []
+    active = (
+        await uow.conversations.assigned_to(agent_id, for_update=True)
+        if status is AgentStatus.OFFLINE
+        else []
+    )
     agent = await uow.agents.get(agent_id)
     if agent is None:
         raise NotFound("no such agent", agent_id=str(agent_id))

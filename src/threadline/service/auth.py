@@ -20,7 +20,9 @@ class Session:
     agent: Agent
 
 
-async def login(tx: Transactor, username: str, password: str, now: datetime, ttl: timedelta) -> Session | None:
+async def login(
+    tx: Transactor, username: str, password: str, now: datetime, ttl: timedelta
+) -> Session | None:
     """A session token for valid credentials; None (and no hint which part was wrong) otherwise."""
 
     async def lookup(uow: UnitOfWork) -> tuple[object, str] | None:

@@ -33,7 +33,9 @@ class ConversationDetail:
     events: list[StoredEvent]
 
 
-async def _visible(uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, *, lock: bool) -> Conversation:
+async def _visible(
+    uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, *, lock: bool
+) -> Conversation:
     conv = await uow.conversations.get(conversation_id, for_update=lock)
     # Invisible and missing look the same, so ids cannot be probed for existence.
     if conv is None or not can_view(principal, conv):
@@ -41,7 +43,9 @@ async def _visible(uow: UnitOfWork, principal: Principal, conversation_id: uuid.
     return conv
 
 
-async def detail(uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID) -> ConversationDetail:
+async def detail(
+    uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID
+) -> ConversationDetail:
     conv = await _visible(uow, principal, conversation_id, lock=False)
     customer = await uow.customers.get(conv.customer_id)
     assert customer is not None  # a foreign key guarantees it
@@ -68,7 +72,7 @@ async def list_for(
             visible_to_agent=principal.agent_id,
             visible_skills=principal.skills,
         )
-    return await uow.conversations.list(filt, limit=limit, offset=offset)
+    return await uow.conversations.search(filt, limit=limit, offset=offset)
 
 
 async def send_message(
@@ -98,11 +102,17 @@ async def send_message(
     return message
 
 
-async def close(uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, now: datetime) -> Conversation:
+async def close(
+    uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, now: datetime
+) -> Conversation:
     conv = await _visible(uow, principal, conversation_id, lock=True)
     require_manage(principal, conv)
     freed = conv.assigned_agent_id if conv.state is ConversationState.ASSIGNED else None
-    reason = CloseReason.AGENT if principal.agent_id == conv.assigned_agent_id else CloseReason.SUPERVISOR
+    reason = (
+        CloseReason.AGENT
+        if principal.agent_id == conv.assigned_agent_id
+        else CloseReason.SUPERVISOR
+    )
     conv.close(now, actor=actor_agent(principal.agent_id), reason=reason)
     await uow.conversations.close_session(conv.session_id, now, str(reason))
     await uow.conversations.save(conv)
@@ -134,7 +144,9 @@ async def transfer(
         if to_agent_id == previous:
             raise InvalidInput("the conversation is already assigned to that agent")
         if target.status is not AgentStatus.ONLINE:
-            raise Conflict(f"{target.username} is {target.status}, not online", code="agent_unavailable")
+            raise Conflict(
+                f"{target.username} is {target.status}, not online", code="agent_unavailable"
+            )
         # A deliberate hand-over may go past the preferred load, never past the maximum.
         if not await uow.agents.claim_slot(target.id, now, limit="max"):
             raise Conflict(f"{target.username} is at their maximum load", code="agent_at_capacity")

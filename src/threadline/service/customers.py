@@ -9,7 +9,13 @@ from datetime import datetime
 from threadline.adapters.repositories.conversations import ConversationFilter
 from threadline.core.access import Principal, require_role
 from threadline.core.agents import Role
-from threadline.core.customers import Customer, Identity, make_identity, validate_channel, validate_timezone
+from threadline.core.customers import (
+    Customer,
+    Identity,
+    make_identity,
+    validate_channel,
+    validate_timezone,
+)
 from threadline.core.errors import Conflict, NotFound
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -28,14 +34,18 @@ class NewCustomer:
     identities: list[tuple[str, str]]
 
 
-async def create(uow: UnitOfWork, actor: Principal, new: NewCustomer, now: datetime) -> CustomerView:
+async def create(
+    uow: UnitOfWork, actor: Principal, new: NewCustomer, now: datetime
+) -> CustomerView:
     require_role(actor, Role.SUPERVISOR, Role.ADMIN)
     identities = [make_identity(ch, addr) for ch, addr in new.identities]
     customer = Customer(
         id=uuid.uuid4(),
         display_name=new.display_name.strip() if new.display_name else None,
         timezone=validate_timezone(new.timezone),
-        preferred_channel=validate_channel(new.preferred_channel) if new.preferred_channel else None,
+        preferred_channel=validate_channel(new.preferred_channel)
+        if new.preferred_channel
+        else None,
         created_at=now,
     )
     await uow.customers.add(customer)
@@ -45,7 +55,12 @@ async def create(uow: UnitOfWork, actor: Principal, new: NewCustomer, now: datet
 
 
 async def add_identity(
-    uow: UnitOfWork, actor: Principal, customer_id: uuid.UUID, channel: str, address: str, now: datetime
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: uuid.UUID,
+    channel: str,
+    address: str,
+    now: datetime,
 ) -> CustomerView:
     require_role(actor, Role.SUPERVISOR, Role.ADMIN)
     customer = await uow.customers.get(customer_id)
@@ -59,9 +74,11 @@ async def get(uow: UnitOfWork, actor: Principal, customer_id: uuid.UUID) -> Cust
     customer = await uow.customers.get(customer_id)
     if customer is not None and not actor.sees_everything:
         # An agent sees a customer only through a conversation they can see.
-        visible = await uow.conversations.list(
+        visible = await uow.conversations.search(
             ConversationFilter(
-                customer_id=customer_id, visible_to_agent=actor.agent_id, visible_skills=actor.skills
+                customer_id=customer_id,
+                visible_to_agent=actor.agent_id,
+                visible_skills=actor.skills,
             ),
             limit=1,
             offset=0,
@@ -76,15 +93,19 @@ async def search(
     uow: UnitOfWork, actor: Principal, query: str | None, *, limit: int, offset: int
 ) -> list[CustomerView]:
     require_role(actor, Role.SUPERVISOR, Role.ADMIN)
-    found = await uow.customers.list(limit=limit, offset=offset, query=query)
+    found = await uow.customers.search(limit=limit, offset=offset, query=query)
     identities = await uow.customers.identities([c.id for c in found])
     return [CustomerView(c, identities[c.id]) for c in found]
 
 
-async def _claim_identity(uow: UnitOfWork, customer_id: uuid.UUID, identity: Identity, now: datetime) -> None:
+async def _claim_identity(
+    uow: UnitOfWork, customer_id: uuid.UUID, identity: Identity, now: datetime
+) -> None:
     owner = await uow.customers.owner_of(identity)
     if owner == customer_id:
         return
     if owner is not None:
-        raise Conflict(f"{identity} belongs to another customer", code="identity_taken", customer_id=str(owner))
+        raise Conflict(
+            f"{identity} belongs to another customer", code="identity_taken", customer_id=str(owner)
+        )
     await uow.customers.add_identity(customer_id, identity, now)

@@ -33,7 +33,9 @@ class IngestResult:
     assigned_agent_id: uuid.UUID | None
 
 
-async def ingest(uow: UnitOfWork, inbox: Inbox, inbound: InboundMessage, now: datetime) -> IngestResult:
+async def ingest(
+    uow: UnitOfWork, inbox: Inbox, inbound: InboundMessage, now: datetime
+) -> IngestResult:
     """Store a customer's message once, in their conversation, and route it.
 
     A message whose external id this inbox has already stored is refused with
@@ -86,11 +88,15 @@ async def ingest(uow: UnitOfWork, inbox: Inbox, inbound: InboundMessage, now: da
             session_id=uuid.uuid4(),
             now=now,
         )
-        seq = conv.receive_customer_message(message_id=message_id, now=now, new_session_id=conv.session_id)
+        seq = conv.receive_customer_message(
+            message_id=message_id, now=now, new_session_id=conv.session_id
+        )
         await uow.conversations.add(conv)
     else:
         previous_session = conv.session_id
-        seq = conv.receive_customer_message(message_id=message_id, now=now, new_session_id=uuid.uuid4())
+        seq = conv.receive_customer_message(
+            message_id=message_id, now=now, new_session_id=uuid.uuid4()
+        )
         if conv.session_id != previous_session:
             await uow.conversations.add_session(conv)
         await uow.conversations.save(conv)

@@ -32,7 +32,13 @@ async def create(
         raise InvalidInput("an inbox name is 1-128 characters", field="name")
     if await uow.access.inbox_name_taken(name):
         raise Conflict(f"an inbox named {name!r} exists", code="inbox_name_taken")
-    inbox = Inbox(id=uuid.uuid4(), name=name, channel=validate_channel(channel), skill=validate_skill(skill), created_at=now)
+    inbox = Inbox(
+        id=uuid.uuid4(),
+        name=name,
+        channel=validate_channel(channel),
+        skill=validate_skill(skill),
+        created_at=now,
+    )
     token = new_token("inbox")
     await uow.access.add_inbox(inbox, token_hash(token))
     uow.record(

@@ -30,7 +30,12 @@ async def pending(uow: UnitOfWork, inbox: Inbox, *, limit: int) -> list[tuple[Me
 
 
 async def report_status(
-    uow: UnitOfWork, inbox: Inbox, message_id: uuid.UUID, reported: DeliveryStatus, now: datetime, actor: str
+    uow: UnitOfWork,
+    inbox: Inbox,
+    message_id: uuid.UUID,
+    reported: DeliveryStatus,
+    now: datetime,
+    actor: str,
 ) -> Message:
     msg = await uow.messages.get(message_id, for_update=True)
     if msg is None or msg.inbox_id != inbox.id or msg.direction is not Direction.OUTBOUND:

@@ -10,7 +10,9 @@ from threadline.core.routing import Assignment, WaitingConversation, plan_assign
 from threadline.service.unit_of_work import UnitOfWork
 
 
-async def route_waiting(uow: UnitOfWork, now: datetime, skills: Iterable[str] | None = None) -> list[Assignment]:
+async def route_waiting(
+    uow: UnitOfWork, now: datetime, skills: Iterable[str] | None = None
+) -> list[Assignment]:
     """Assign queued conversations (of `skills`, or all) to agents with room under P.
 
     Locks are taken in one order everywhere: conversations first (skipping any another

@@ -19,7 +19,9 @@ class AccessRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def add_token(self, token_hash: str, agent_id: uuid.UUID, now: datetime, expires_at: datetime) -> None:
+    async def add_token(
+        self, token_hash: str, agent_id: uuid.UUID, now: datetime, expires_at: datetime
+    ) -> None:
         await self._conn.execute(
             auth_tokens.insert().values(
                 token_hash=token_hash, agent_id=agent_id, created_at=now, expires_at=expires_at
@@ -54,8 +56,12 @@ class AccessRepository:
         ).first()
         if row is None:
             return None
-        skills = await self._conn.execute(sa.select(agent_skills.c.skill).where(agent_skills.c.agent_id == row.id))
-        return Principal(agent_id=row.id, role=Role(row.role), skills=frozenset(s for (s,) in skills))
+        skills = await self._conn.execute(
+            sa.select(agent_skills.c.skill).where(agent_skills.c.agent_id == row.id)
+        )
+        return Principal(
+            agent_id=row.id, role=Role(row.role), skills=frozenset(s for (s,) in skills)
+        )
 
     async def add_inbox(self, inbox: Inbox, token_hash: str) -> None:
         await self._conn.execute(
@@ -70,10 +76,14 @@ class AccessRepository:
         )
 
     async def inbox_name_taken(self, name: str) -> bool:
-        return (await self._conn.execute(sa.select(inboxes.c.id).where(inboxes.c.name == name))).first() is not None
+        return (
+            await self._conn.execute(sa.select(inboxes.c.id).where(inboxes.c.name == name))
+        ).first() is not None
 
     async def inbox_for_token(self, token_hash: str) -> Inbox | None:
-        row = (await self._conn.execute(sa.select(inboxes).where(inboxes.c.token_hash == token_hash))).first()
+        row = (
+            await self._conn.execute(sa.select(inboxes).where(inboxes.c.token_hash == token_hash))
+        ).first()
         return _inbox(row) if row else None
 
     async def get_inbox(self, inbox_id: uuid.UUID) -> Inbox | None:
@@ -85,7 +95,9 @@ class AccessRepository:
         return [_inbox(r) for r in rows.all()]
 
     async def rotate_inbox_token(self, inbox_id: uuid.UUID, token_hash: str) -> None:
-        await self._conn.execute(inboxes.update().where(inboxes.c.id == inbox_id).values(token_hash=token_hash))
+        await self._conn.execute(
+            inboxes.update().where(inboxes.c.id == inbox_id).values(token_hash=token_hash)
+        )
 
 
 def _inbox(r: Any) -> Inbox:

@@ -53,7 +53,7 @@ class AgentRepository:
         ).first()
         return (row.id, row.password_hash) if row else None
 
-    async def list(self) -> list[Agent]:
+    async def all(self) -> list[Agent]:
         return await self._load(sa.true())
 
     async def update(self, agent: Agent) -> None:
@@ -146,7 +146,9 @@ class AgentRepository:
         return {k: frozenset(v) for k, v in out.items()}
 
     async def _load(self, where: Any) -> list[Agent]:
-        rows = (await self._conn.execute(sa.select(agents).where(where).order_by(agents.c.username))).all()
+        rows = (
+            await self._conn.execute(sa.select(agents).where(where).order_by(agents.c.username))
+        ).all()
         skills_of = await self._skills_of([r.id for r in rows])
         return [
             Agent(

@@ -90,7 +90,9 @@ class ConversationRepository:
             conversations.update().where(conversations.c.id == conv.id).values(**_row_values(conv))
         )
 
-    async def get(self, conversation_id: uuid.UUID, *, for_update: bool = False) -> Conversation | None:
+    async def get(
+        self, conversation_id: uuid.UUID, *, for_update: bool = False
+    ) -> Conversation | None:
         query = sa.select(conversations).where(conversations.c.id == conversation_id)
         return await self._one(query, for_update=for_update)
 
@@ -112,14 +114,19 @@ class ConversationRepository:
         )
         return await self._one(query, for_update=for_update)
 
-    async def assigned_to(self, agent_id: uuid.UUID, *, for_update: bool = False) -> list[Conversation]:
+    async def assigned_to(
+        self, agent_id: uuid.UUID, *, for_update: bool = False
+    ) -> list[Conversation]:
         query = sa.select(conversations).where(
             conversations.c.assigned_agent_id == agent_id,
             conversations.c.state == str(ConversationState.ASSIGNED),
         )
         if for_update and self._lock_rows:
             query = query.with_for_update()
-        return [_from_row(r) for r in (await self._conn.execute(query.order_by(conversations.c.id))).all()]
+        return [
+            _from_row(r)
+            for r in (await self._conn.execute(query.order_by(conversations.c.id))).all()
+        ]
 
     async def waiting_for_skill(self, skill: str, *, limit: int) -> list[WaitingConversation]:
         """The `limit` queued conversations of a skill that routing serves first."""
@@ -127,7 +134,9 @@ class ConversationRepository:
         query = (
             sa.select(c.id, c.skill, c.respond_by, c.enqueued_at, c.updated_at)
             .where(c.state == str(ConversationState.QUEUED), c.skill == skill)
-            .order_by(sa.case((c.respond_by.is_(None), 1), else_=0), c.respond_by, c.enqueued_at, c.id)
+            .order_by(
+                sa.case((c.respond_by.is_(None), 1), else_=0), c.respond_by, c.enqueued_at, c.id
+            )
             .limit(limit)
         )
         rows = (await self._conn.execute(query)).all()
@@ -141,23 +150,32 @@ class ConversationRepository:
             for r in rows
         ]
 
-    async def list(self, filt: ConversationFilter, *, limit: int, offset: int) -> list[Conversation]:
+    async def search(
+        self, filt: ConversationFilter, *, limit: int, offset: int
+    ) -> list[Conversation]:
         c = conversations.c
         query = sa.select(conversations)
         if filt.state is not None:
             query = query.where(c.state == str(filt.state))
         if filt.agent_id is not None:
-            query = query.where(sa.or_(c.assigned_agent_id == filt.agent_id, c.owner_agent_id == filt.agent_id))
+            query = query.where(
+                sa.or_(c.assigned_agent_id == filt.agent_id, c.owner_agent_id == filt.agent_id)
+            )
         if filt.queue is not None:
             query = query.where(c.skill == filt.queue)
         if filt.customer_id is not None:
             query = query.where(c.customer_id == filt.customer_id)
         if filt.visible_to_agent is not None:
             mine = sa.and_(
-                sa.or_(c.assigned_agent_id == filt.visible_to_agent, c.owner_agent_id == filt.visible_to_agent),
+                sa.or_(
+                    c.assigned_agent_id == filt.visible_to_agent,
+                    c.owner_agent_id == filt.visible_to_agent,
+                ),
                 c.state.in_([str(ConversationState.ASSIGNED), str(ConversationState.INACTIVE)]),
             )
-            queued = sa.and_(c.state == str(ConversationState.QUEUED), c.skill.in_(sorted(filt.visible_skills)))
+            queued = sa.and_(
+                c.state == str(ConversationState.QUEUED), c.skill.in_(sorted(filt.visible_skills))
+            )
             query = query.where(sa.or_(mine, queued))
         # Routing order: waiting on an agent by respond-by, then the rest by recency.
         query = query.order_by(

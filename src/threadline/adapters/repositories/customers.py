@@ -40,10 +40,12 @@ class CustomerRepository:
         )
 
     async def get(self, customer_id: uuid.UUID) -> Customer | None:
-        row = (await self._conn.execute(sa.select(customers).where(customers.c.id == customer_id))).first()
+        row = (
+            await self._conn.execute(sa.select(customers).where(customers.c.id == customer_id))
+        ).first()
         return _from_row(row) if row else None
 
-    async def list(self, *, limit: int, offset: int, query: str | None = None) -> list[Customer]:
+    async def search(self, *, limit: int, offset: int, query: str | None = None) -> list[Customer]:
         stmt = sa.select(customers)
         if query:
             pattern = f"%{query.lower()}%"
@@ -57,7 +59,9 @@ class CustomerRepository:
                     ),
                 )
             )
-        rows = await self._conn.execute(stmt.order_by(customers.c.created_at, customers.c.id).limit(limit).offset(offset))
+        rows = await self._conn.execute(
+            stmt.order_by(customers.c.created_at, customers.c.id).limit(limit).offset(offset)
+        )
         return [_from_row(r) for r in rows.all()]
 
     async def owner_of(self, identity: Identity) -> uuid.UUID | None:
@@ -74,7 +78,10 @@ class CustomerRepository:
     async def add_identity(self, customer_id: uuid.UUID, identity: Identity, now: datetime) -> None:
         await self._conn.execute(
             customer_identities.insert().values(
-                channel=identity.channel, address=identity.address, customer_id=customer_id, created_at=now
+                channel=identity.channel,
+                address=identity.address,
+                customer_id=customer_id,
+                created_at=now,
             )
         )
 

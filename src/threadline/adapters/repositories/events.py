@@ -85,7 +85,9 @@ class EventRepository:
         )
         return [_from_row(r) for r in rows.all()]
 
-    async def for_conversation(self, conversation_id: uuid.UUID, *, limit: int) -> list[StoredEvent]:
+    async def for_conversation(
+        self, conversation_id: uuid.UUID, *, limit: int
+    ) -> list[StoredEvent]:
         rows = await self._conn.execute(
             sa.select(events)
             .where(events.c.conversation_id == conversation_id)

@@ -40,7 +40,9 @@ class MessageRepository:
     async def by_external_id(self, inbox_id: uuid.UUID, external_id: str) -> Message | None:
         row = (
             await self._conn.execute(
-                sa.select(messages).where(messages.c.inbox_id == inbox_id, messages.c.external_id == external_id)
+                sa.select(messages).where(
+                    messages.c.inbox_id == inbox_id, messages.c.external_id == external_id
+                )
             )
         ).first()
         return _from_row(row) if row else None

@@ -39,7 +39,9 @@ async def get_agent(agent_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal) 
 
 
 @router.patch("/agents/{agent_id}", response_model=AgentOut)
-async def update_agent(agent_id: uuid.UUID, body: AgentPatch, ctx: Ctx, principal: CurrentPrincipal) -> AgentOut:
+async def update_agent(
+    agent_id: uuid.UUID, body: AgentPatch, ctx: Ctx, principal: CurrentPrincipal
+) -> AgentOut:
     changes = agents.AgentChanges(
         display_name=body.display_name,
         role=body.role,
@@ -47,11 +49,17 @@ async def update_agent(agent_id: uuid.UUID, body: AgentPatch, ctx: Ctx, principa
         preferred_concurrency=body.preferred_concurrency,
         max_load=body.max_load,
     )
-    updated = await ctx.tx.write(lambda uow: agents.update_agent(uow, principal, agent_id, changes, ctx.now()))
+    updated = await ctx.tx.write(
+        lambda uow: agents.update_agent(uow, principal, agent_id, changes, ctx.now())
+    )
     return AgentOut.of(updated)
 
 
 @router.put("/agents/{agent_id}/status", response_model=AgentOut)
-async def set_status(agent_id: uuid.UUID, body: StatusIn, ctx: Ctx, principal: CurrentPrincipal) -> AgentOut:
-    updated = await ctx.tx.write(lambda uow: agents.set_status(uow, principal, agent_id, body.status, ctx.now()))
+async def set_status(
+    agent_id: uuid.UUID, body: StatusIn, ctx: Ctx, principal: CurrentPrincipal
+) -> AgentOut:
+    updated = await ctx.tx.write(
+        lambda uow: agents.set_status(uow, principal, agent_id, body.status, ctx.now())
+    )
     return AgentOut.of(updated)

@@ -11,7 +11,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from threadline.api.schemas import ChannelMessageIn, ChannelMessageOut, DeliveryReportIn, OutboundOut
+from threadline.api.schemas import (
+    ChannelMessageIn,
+    ChannelMessageOut,
+    DeliveryReportIn,
+    OutboundOut,
+)
 from threadline.api.security import Ctx, CurrentInbox
 from threadline.core.messages import DeliveryStatus
 from threadline.service import inbound, outbound
@@ -51,16 +56,29 @@ async def pending_outbound(
     is reported, so a crash between fetching and delivering loses nothing."""
     found = await ctx.tx.read(lambda uow: outbound.pending(uow, inbox, limit=limit))
     return [
-        OutboundOut(message_id=m.id, conversation_id=m.conversation_id, to=to, text=m.body, created_at=m.created_at)
+        OutboundOut(
+            message_id=m.id,
+            conversation_id=m.conversation_id,
+            to=to,
+            text=m.body,
+            created_at=m.created_at,
+        )
         for m, to in found
     ]
 
 
 @router.post("/outbound/{message_id}/status", status_code=204, response_class=Response)
-async def report_delivery(message_id: uuid.UUID, body: DeliveryReportIn, ctx: Ctx, inbox: CurrentInbox) -> Response:
+async def report_delivery(
+    message_id: uuid.UUID, body: DeliveryReportIn, ctx: Ctx, inbox: CurrentInbox
+) -> Response:
     await ctx.tx.write(
         lambda uow: outbound.report_status(
-            uow, inbox, message_id, DeliveryStatus(body.status), ctx.now(), actor=f"inbox:{inbox.id}"
+            uow,
+            inbox,
+            message_id,
+            DeliveryStatus(body.status),
+            ctx.now(),
+            actor=f"inbox:{inbox.id}",
         )
     )
     return Response(status_code=204)

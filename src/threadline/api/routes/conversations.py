@@ -40,19 +40,29 @@ async def list_conversations(
 ) -> list[ConversationOut]:
     """In routing order: waiting on an agent by earliest respond-by, then the rest."""
     filt = ConversationFilter(state=state, agent_id=agent_id, queue=queue, customer_id=customer_id)
-    found = await ctx.tx.read(lambda uow: conversations.list_for(uow, principal, filt, limit=limit, offset=offset))
+    found = await ctx.tx.read(
+        lambda uow: conversations.list_for(uow, principal, filt, limit=limit, offset=offset)
+    )
     return [ConversationOut.of(c) for c in found]
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationDetailOut)
-async def get_conversation(conversation_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal) -> ConversationDetailOut:
+async def get_conversation(
+    conversation_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal
+) -> ConversationDetailOut:
     """The conversation with its whole timeline across sessions."""
     d = await ctx.tx.read(lambda uow: conversations.detail(uow, principal, conversation_id))
     return ConversationDetailOut(
         conversation=ConversationOut.of(d.conversation),
         customer=CustomerOut.of(CustomerView(d.customer, d.identities)),
         sessions=[
-            SessionOut(id=s.id, seq=s.seq, opened_at=s.opened_at, closed_at=s.closed_at, close_reason=s.close_reason)
+            SessionOut(
+                id=s.id,
+                seq=s.seq,
+                opened_at=s.opened_at,
+                closed_at=s.closed_at,
+                close_reason=s.close_reason,
+            )
             for s in d.sessions
         ],
         messages=[MessageOut.of(m) for m in d.messages],
@@ -60,17 +70,27 @@ async def get_conversation(conversation_id: uuid.UUID, ctx: Ctx, principal: Curr
     )
 
 
-@router.post("/conversations/{conversation_id}/messages", response_model=MessageOut, status_code=201)
-async def send_message(conversation_id: uuid.UUID, body: SendIn, ctx: Ctx, principal: CurrentPrincipal) -> MessageOut:
+@router.post(
+    "/conversations/{conversation_id}/messages", response_model=MessageOut, status_code=201
+)
+async def send_message(
+    conversation_id: uuid.UUID, body: SendIn, ctx: Ctx, principal: CurrentPrincipal
+) -> MessageOut:
     message = await ctx.tx.write(
-        lambda uow: conversations.send_message(uow, principal, conversation_id, body.text, ctx.now())
+        lambda uow: conversations.send_message(
+            uow, principal, conversation_id, body.text, ctx.now()
+        )
     )
     return MessageOut.of(message)
 
 
 @router.post("/conversations/{conversation_id}/close", response_model=ConversationOut)
-async def close_conversation(conversation_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal) -> ConversationOut:
-    conv = await ctx.tx.write(lambda uow: conversations.close(uow, principal, conversation_id, ctx.now()))
+async def close_conversation(
+    conversation_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal
+) -> ConversationOut:
+    conv = await ctx.tx.write(
+        lambda uow: conversations.close(uow, principal, conversation_id, ctx.now())
+    )
     return ConversationOut.of(conv)
 
 
@@ -81,7 +101,12 @@ async def transfer_conversation(
     """To one agent (up to their maximum load) or to a queue; history and respond-by are kept."""
     conv = await ctx.tx.write(
         lambda uow: conversations.transfer(
-            uow, principal, conversation_id, ctx.now(), to_agent_id=body.to_agent_id, to_queue=body.to_queue
+            uow,
+            principal,
+            conversation_id,
+            ctx.now(),
+            to_agent_id=body.to_agent_id,
+            to_queue=body.to_queue,
         )
     )
     return ConversationOut.of(conv)

@@ -18,16 +18,22 @@ router = APIRouter(tags=["customers"])
 async def search_customers(
     ctx: Ctx,
     principal: CurrentPrincipal,
-    q: Annotated[str | None, Query(max_length=128, description="Part of a name or an address")] = None,
+    q: Annotated[
+        str | None, Query(max_length=128, description="Part of a name or an address")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[CustomerOut]:
-    found = await ctx.tx.read(lambda uow: customers.search(uow, principal, q, limit=limit, offset=offset))
+    found = await ctx.tx.read(
+        lambda uow: customers.search(uow, principal, q, limit=limit, offset=offset)
+    )
     return [CustomerOut.of(v) for v in found]
 
 
 @router.post("/customers", response_model=CustomerOut, status_code=201)
-async def create_customer(body: CustomerCreate, ctx: Ctx, principal: CurrentPrincipal) -> CustomerOut:
+async def create_customer(
+    body: CustomerCreate, ctx: Ctx, principal: CurrentPrincipal
+) -> CustomerOut:
     new = customers.NewCustomer(
         display_name=body.display_name,
         timezone=body.timezone,
@@ -39,13 +45,19 @@ async def create_customer(body: CustomerCreate, ctx: Ctx, principal: CurrentPrin
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
-async def get_customer(customer_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal) -> CustomerOut:
+async def get_customer(
+    customer_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal
+) -> CustomerOut:
     return CustomerOut.of(await ctx.tx.read(lambda uow: customers.get(uow, principal, customer_id)))
 
 
 @router.post("/customers/{customer_id}/identities", response_model=CustomerOut, status_code=201)
-async def add_identity(customer_id: uuid.UUID, body: IdentityIO, ctx: Ctx, principal: CurrentPrincipal) -> CustomerOut:
+async def add_identity(
+    customer_id: uuid.UUID, body: IdentityIO, ctx: Ctx, principal: CurrentPrincipal
+) -> CustomerOut:
     view = await ctx.tx.write(
-        lambda uow: customers.add_identity(uow, principal, customer_id, body.channel, body.address, ctx.now())
+        lambda uow: customers.add_identity(
+            uow, principal, customer_id, body.channel, body.address, ctx.now()
+        )
     )
     return CustomerOut.of(view)

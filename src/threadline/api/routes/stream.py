@@ -80,7 +80,11 @@ async def _pump(websocket: WebSocket, ctx: AppContext, sub: Subscription) -> Non
             event = await sub.queue.get()
             if event is None:
                 code = 4408 if sub.overflowed else 1001
-                await _close(websocket, code, "fell behind: reconnect with the last seq" if sub.overflowed else "bye")
+                await _close(
+                    websocket,
+                    code,
+                    "fell behind: reconnect with the last seq" if sub.overflowed else "bye",
+                )
                 return
             await websocket.send_json({"type": "event", "event": event.as_json()})
 
