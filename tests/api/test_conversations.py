@@ -279,3 +279,24 @@ async def test_an_agent_cannot_change_another_agents_status_but_a_supervisor_can
     )
     assert r.status_code == 200
     assert r.json()["status"] == "offline"
+
+
+async def test_a_long_thread_pages_back_to_its_first_message(live: Live) -> None:
+    inbox = await live.inbox()
+    alice = await live.agent("alice")
+    conv = await live.customer_says(inbox, "c1", "message 1")
+    for n in range(2, 8):
+        await live.customer_says(inbox, "c1", f"message {n}")
+    url = f"/api/v1/conversations/{conv['conversation_id']}/messages"
+
+    page = (
+        await live.http.get(url, params={"before_seq": 8, "limit": 3}, headers=alice.headers)
+    ).json()
+    older = (
+        await live.http.get(
+            url, params={"before_seq": page[0]["seq"], "limit": 10}, headers=alice.headers
+        )
+    ).json()
+
+    assert [m["text"] for m in page] == ["message 5", "message 6", "message 7"]
+    assert [m["seq"] for m in older] == [1, 2, 3, 4]

@@ -60,6 +60,14 @@ async def detail(
     )
 
 
+async def messages_before(
+    uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, before_seq: int, limit: int
+) -> list[Message]:
+    """Earlier messages of a long thread, for paging back beyond the detail view."""
+    conv = await _visible(uow, principal, conversation_id, lock=False)
+    return await uow.messages.for_conversation(conv.id, limit=limit, before_seq=before_seq)
+
+
 async def list_for(
     uow: UnitOfWork, principal: Principal, filt: ConversationFilter, *, limit: int, offset: int
 ) -> list[Conversation]:

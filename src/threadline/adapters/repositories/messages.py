@@ -54,16 +54,14 @@ class MessageRepository:
         row = (await self._conn.execute(query)).first()
         return _from_row(row) if row else None
 
-    async def for_conversation(self, conversation_id: uuid.UUID, *, limit: int) -> list[Message]:
-        # The newest `limit`, returned oldest first.
-        rows = (
-            await self._conn.execute(
-                sa.select(messages)
-                .where(messages.c.conversation_id == conversation_id)
-                .order_by(messages.c.seq.desc())
-                .limit(limit)
-            )
-        ).all()
+    async def for_conversation(
+        self, conversation_id: uuid.UUID, *, limit: int, before_seq: int | None = None
+    ) -> list[Message]:
+        """The newest `limit` messages (before `before_seq`, if given), oldest first."""
+        query = sa.select(messages).where(messages.c.conversation_id == conversation_id)
+        if before_seq is not None:
+            query = query.where(messages.c.seq < before_seq)
+        rows = (await self._conn.execute(query.order_by(messages.c.seq.desc()).limit(limit))).all()
         return [_from_row(r) for r in reversed(rows)]
 
     async def pending_outbound(self, inbox_id: uuid.UUID, *, limit: int) -> list[Message]:

@@ -50,7 +50,9 @@ async def list_conversations(
 async def get_conversation(
     conversation_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal
 ) -> ConversationDetailOut:
-    """The conversation with its whole timeline across sessions."""
+    """The conversation with its timeline across sessions: every session, and the newest
+    1000 messages and events (`messages[0].seq > 1` means there are earlier ones: page
+    back with GET …/messages?before_seq=)."""
     d = await ctx.tx.read(lambda uow: conversations.detail(uow, principal, conversation_id))
     return ConversationDetailOut(
         conversation=ConversationOut.of(d.conversation),
@@ -68,6 +70,25 @@ async def get_conversation(
         messages=[MessageOut.of(m) for m in d.messages],
         events=[EventOut.of(e) for e in d.events],
     )
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=list[MessageOut])
+async def earlier_messages(
+    conversation_id: uuid.UUID,
+    ctx: Ctx,
+    principal: CurrentPrincipal,
+    before_seq: Annotated[
+        int, Query(ge=1, le=2**31 - 1, description="Messages numbered below this")
+    ],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[MessageOut]:
+    """Page back through a thread longer than the detail view's newest messages."""
+    found = await ctx.tx.read(
+        lambda uow: conversations.messages_before(
+            uow, principal, conversation_id, before_seq, limit
+        )
+    )
+    return [MessageOut.of(m) for m in found]
 
 
 @router.post(

@@ -236,8 +236,38 @@ def upgrade() -> None:
             "ix_messages_inbox_id_delivery_status", ["inbox_id", "delivery_status"], unique=False
         )
 
+    # The event log is append-only (DESIGN.md §7): the database itself refuses to
+    # change or delete an event, whatever code runs against it.
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            """
+            CREATE FUNCTION events_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION 'events are append-only'
+                    USING ERRCODE = 'integrity_constraint_violation';
+            END;
+            $$ LANGUAGE plpgsql
+            """
+        )
+        op.execute(
+            "CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events "
+            "FOR EACH ROW EXECUTE FUNCTION events_append_only()"
+        )
+    else:
+        for action in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER events_no_{action.lower()} BEFORE {action} ON events "
+                "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+            )
+
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS events_append_only ON events")
+        op.execute("DROP FUNCTION IF EXISTS events_append_only()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS events_no_update")
+        op.execute("DROP TRIGGER IF EXISTS events_no_delete")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_inbox_id_delivery_status")
 
