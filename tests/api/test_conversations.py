@@ -300,3 +300,16 @@ async def test_a_long_thread_pages_back_to_its_first_message(live: Live) -> None
 
     assert [m["text"] for m in page] == ["message 5", "message 6", "message 7"]
     assert [m["seq"] for m in older] == [1, 2, 3, 4]
+
+
+async def test_an_agent_keeps_access_to_the_conversations_they_closed(live: Live) -> None:
+    inbox = await live.inbox()
+    alice = await live.agent("alice")
+    conv = await live.customer_says(inbox, "c1", "Thanks for the help earlier")
+    await live.http.post(f"/api/v1/conversations/{conv['conversation_id']}/close", headers=alice.headers)
+
+    mine = await live.http.get("/api/v1/conversations?state=closed", headers=alice.headers)
+    detail = await live.conversation(alice, conv["conversation_id"])
+
+    assert [c["id"] for c in mine.json()] == [conv["conversation_id"]]
+    assert detail["conversation"]["owner_agent_id"] == alice.id

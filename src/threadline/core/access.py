@@ -22,13 +22,16 @@ class Principal:
 
 
 def can_view(principal: Principal, conv: Conversation) -> bool:
-    """An agent sees what is assigned to them, what they own (inactive), and the
-    conversations waiting in their skills' queues; supervisors and admins see all."""
+    """An agent sees what is assigned to them, what they own (inactive, or closed: their
+    own history), and the conversations waiting in their skills' queues; supervisors and
+    admins see all."""
     if principal.sees_everything:
         return True
-    if principal.agent_id in (conv.assigned_agent_id, conv.owner_agent_id) and conv.state in (
-        ConversationState.ASSIGNED,
+    if principal.agent_id == conv.assigned_agent_id:
+        return True
+    if principal.agent_id == conv.owner_agent_id and conv.state in (
         ConversationState.INACTIVE,
+        ConversationState.CLOSED,
     ):
         return True
     return conv.state is ConversationState.QUEUED and conv.skill in principal.skills

@@ -212,6 +212,11 @@ class Conversation:
 
     def requeue(self, now: datetime, *, actor: str, cause: str) -> None:
         """Give the conversation back to its queue, keeping its respond-by time."""
+        if self.state not in (ConversationState.ASSIGNED, ConversationState.INACTIVE):
+            # closed -> queued exists only as a reopening, which starts a new session.
+            raise InvalidTransition(
+                f"cannot requeue a {self.state} conversation", state=str(self.state)
+            )
         previous = self.assigned_agent_id
         self._move(ConversationState.QUEUED, now)
         self.assigned_agent_id = None
@@ -232,6 +237,8 @@ class Conversation:
             self._record(
                 EventType.TRANSFERRED, now, actor, agent_id=previous, to_agent_id=str(to_agent)
             )
+            # The same "you lost this conversation" signal as every other hand-over.
+            self._record(EventType.UNASSIGNED, now, actor, agent_id=previous, cause="transfer")
         self.assign(to_agent, now, actor=actor, cause="transfer")
 
     def transfer_to_skill(self, skill: str, now: datetime, *, actor: str) -> None:

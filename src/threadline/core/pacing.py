@@ -6,6 +6,7 @@ service, the tests and the simulator.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,6 +30,10 @@ class ChannelTiming:
     alpha: float = 0.3
 
     def __post_init__(self) -> None:
+        values = (self.default_pace, self.k, self.floor, self.ceiling, self.alpha)
+        if not all(math.isfinite(v) for v in values):
+            # NaN compares false with everything and would silently disable the bounds.
+            raise InvalidInput("pacing settings must be finite numbers")
         if self.default_pace <= 0 or self.k <= 0 or self.floor <= 0:
             raise InvalidInput("pace, k and floor must be positive")
         if self.ceiling < self.floor:

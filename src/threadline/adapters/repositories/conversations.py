@@ -166,12 +166,13 @@ class ConversationRepository:
         if filt.customer_id is not None:
             query = query.where(c.customer_id == filt.customer_id)
         if filt.visible_to_agent is not None:
-            mine = sa.and_(
-                sa.or_(
-                    c.assigned_agent_id == filt.visible_to_agent,
+            # Mirrors core.access.can_view.
+            mine = sa.or_(
+                c.assigned_agent_id == filt.visible_to_agent,
+                sa.and_(
                     c.owner_agent_id == filt.visible_to_agent,
+                    c.state.in_([str(ConversationState.INACTIVE), str(ConversationState.CLOSED)]),
                 ),
-                c.state.in_([str(ConversationState.ASSIGNED), str(ConversationState.INACTIVE)]),
             )
             queued = sa.and_(
                 c.state == str(ConversationState.QUEUED), c.skill.in_(sorted(filt.visible_skills))
