@@ -306,7 +306,9 @@ async def test_an_agent_keeps_access_to_the_conversations_they_closed(live: Live
     inbox = await live.inbox()
     alice = await live.agent("alice")
     conv = await live.customer_says(inbox, "c1", "Thanks for the help earlier")
-    await live.http.post(f"/api/v1/conversations/{conv['conversation_id']}/close", headers=alice.headers)
+    await live.http.post(
+        f"/api/v1/conversations/{conv['conversation_id']}/close", headers=alice.headers
+    )
 
     mine = await live.http.get("/api/v1/conversations?state=closed", headers=alice.headers)
     detail = await live.conversation(alice, conv["conversation_id"])

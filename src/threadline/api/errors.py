@@ -91,6 +91,10 @@ async def _validation(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+        # FastAPI's own body parsing failed before validation: bytes that are not UTF-8,
+        # nesting too deep, an integer too long to convert. All are malformed JSON.
+        return error_response(400, "malformed_json", "the request body is not valid JSON")
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))

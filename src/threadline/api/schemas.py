@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from threadline.adapters.repositories.events import StoredEvent
 from threadline.core.agents import MAX_CONCURRENCY, Agent, AgentStatus, Role
@@ -22,8 +22,25 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)
 Concurrency = Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)]
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold U+0000 and no person types it; refusing it here
+        # keeps both databases storing the same thing.
+        if _has_nul(value):
+            raise ValueError("NUL characters are not allowed")
+        return value
 
 
 # -- auth --------------------------------------------------------------------------

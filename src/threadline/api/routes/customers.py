@@ -19,7 +19,8 @@ async def search_customers(
     ctx: Ctx,
     principal: CurrentPrincipal,
     q: Annotated[
-        str | None, Query(max_length=128, description="Part of a name or an address")
+        str | None,
+        Query(max_length=128, pattern=r"^[^\x00]*$", description="Part of a name or an address"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
