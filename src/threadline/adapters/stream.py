@@ -114,28 +114,33 @@ class EventStream:
             self._wake.set()
 
     async def subscribe(self, principal: Principal, after: int | None) -> Subscription:
-        """Subscribe from `after` (replaying what was missed) or from now."""
-        if after is None:
-            sub = Subscription(principal, self._cursor)
-            self._subscribers.add(sub)
-            sub.go_live()
-            return sub
-        head = await self._read(lambda repo: repo.head())
-        if after < 0 or after > head:
-            raise ValueError("after is not a sequence number this server has issued")
-        if head - after > MAX_REPLAY:
-            raise TooFarBehind()
-        sub = Subscription(principal, after)
-        self._subscribers.add(sub)  # live events are held back while we replay
+        """Subscribe from `after` (replaying what was missed) or from now.
+
+        "Now" is the database's head, not this process's tail, which can lag behind
+        commits made by other processes: a fresh client has loaded that state already.
+        The subscriber is registered first, holding live events back, so nothing the
+        tail delivers while we read the head or replay can slip between the two.
+        """
+        sub = Subscription(principal, 0)
+        self._subscribers.add(sub)
         try:
-            position = after
-            while True:
-                page = await self._page_after(position)
-                for event in page:
-                    sub.replay(event)
-                if len(page) < PAGE:
-                    break
-                position = page[-1].seq
+            head = await self._read(lambda repo: repo.head())
+            if after is None:
+                sub.delivered = head
+            else:
+                if after < 0 or after > head:
+                    raise ValueError("after is not a sequence number this server has issued")
+                if head - after > MAX_REPLAY:
+                    raise TooFarBehind()
+                sub.delivered = after
+                position = after
+                while True:
+                    page = await self._page_after(position)
+                    for event in page:
+                        sub.replay(event)
+                    if len(page) < PAGE:
+                        break
+                    position = page[-1].seq
         except BaseException:
             self._subscribers.discard(sub)
             raise
