@@ -173,7 +173,16 @@ messages = sa.Table(
     # A provider retry carries the same id: the second insert fails and nothing changes.
     sa.UniqueConstraint("inbox_id", "external_id"),
     sa.UniqueConstraint("conversation_id", "seq"),
-    sa.Index("ix_messages_inbox_id_delivery_status", "inbox_id", "delivery_status"),
+    # Only the outbox's pending messages: small, and unusable for any other look-up
+    # (a full (inbox_id, delivery_status) index lured PostgreSQL's planner into scanning
+    # an inbox's every message to find one external id).
+    sa.Index(
+        "ix_messages_pending_outbound",
+        "inbox_id",
+        "created_at",
+        sqlite_where=sa.text("delivery_status = 'queued'"),
+        postgresql_where=sa.text("delivery_status = 'queued'"),
+    ),
 )
 
 events = sa.Table(

@@ -233,7 +233,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_messages_inbox_id_delivery_status", ["inbox_id", "delivery_status"], unique=False
+            "ix_messages_pending_outbound",
+            ["inbox_id", "created_at"],
+            unique=False,
+            sqlite_where=sa.text("delivery_status = 'queued'"),
+            postgresql_where=sa.text("delivery_status = 'queued'"),
         )
 
     # The event log is append-only (DESIGN.md §7): the database itself refuses to
@@ -269,7 +273,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS events_no_update")
         op.execute("DROP TRIGGER IF EXISTS events_no_delete")
     with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_index("ix_messages_inbox_id_delivery_status")
+        batch_op.drop_index("ix_messages_pending_outbound")
 
     op.drop_table("messages")
     op.drop_table("conversation_sessions")
