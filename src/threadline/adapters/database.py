@@ -11,19 +11,28 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from threadline.adapters import sqlite_inline
+
 # Errors after which re-running the whole transaction is correct: PostgreSQL deadlock
 # (40P01) and serialization failure (40001), SQLite's busy lock between processes.
 _RETRYABLE_PG_CODES = frozenset({"40P01", "40001"})
 
 
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's write lock is held by another connection (another process)."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
 def is_retryable(exc: BaseException) -> bool:
     if not isinstance(exc, DBAPIError):
         return False
+    if exc.connection_invalidated:
+        return True
     orig = exc.orig
     code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
     if code in _RETRYABLE_PG_CODES:
         return True
-    return isinstance(exc, OperationalError) and "database is locked" in str(orig)
+    return is_busy(exc)
 
 
 class Database:
@@ -37,9 +46,14 @@ class Database:
         if self.is_sqlite:
             # One connection: SQLite has one writer at a time anyway, and queueing in
             # the pool is cheaper than spinning on SQLITE_BUSY inside one process.
-            kwargs.update(pool_size=1, max_overflow=0, connect_args={"timeout": 30})
+            path = parsed.database or ":memory:"
+            kwargs.update(
+                pool_size=1, max_overflow=0, async_creator=lambda: sqlite_inline.connect(path)
+            )
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # No pre-ping: it costs a round trip on every checkout. A connection that died
+            # (a server restart) fails its transaction once and the Transactor retries.
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -70,7 +84,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # can drop the last commits, which is the usual trade for an embedded database.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(sqlite_inline.BUSY_TIMEOUT_SECONDS * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

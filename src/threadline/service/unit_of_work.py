@@ -10,7 +10,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from threadline.adapters.database import Database, is_retryable
+from threadline.adapters.database import Database, is_busy, is_retryable
 from threadline.adapters.repositories.access import AccessRepository
 from threadline.adapters.repositories.agents import AgentRepository
 from threadline.adapters.repositories.conversations import ConversationRepository
@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 # (the retry sees the winner's row); a third covers a retry that races again. More would
 # only hide a real bug behind latency.
 MAX_ATTEMPTS = 3
+# How long a write waits for another process to release SQLite's lock before failing:
+# longer than any transaction of ours, short enough to surface a stuck process.
+BUSY_WAIT_SECONDS = 10.0
+
+
+class RetryTransaction(Exception):
+    """Raised by a use case that lost a race it can detect: roll back and run again."""
 
 
 class HasEvents(Protocol):
@@ -71,20 +78,30 @@ class Transactor:
         self._on_commit = on_commit or (lambda _seq: None)
 
     async def write(self, use_case: UseCase[T]) -> T:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        attempt = 0
+        waited = 0.0
+        while True:
+            attempt += 1
             try:
                 async with self._db.connect(write=True) as conn, conn.begin():
                     uow = UnitOfWork(conn, lock_rows=not self._db.is_sqlite)
                     result = await use_case(uow)
                     last_seq = await uow.flush_events()
-            except IntegrityError:
+            except (IntegrityError, RetryTransaction):
                 # A concurrent transaction inserted the same unique row (a customer's
                 # first message twice, a provider retry): the retry reads the winner's.
-                if attempt == MAX_ATTEMPTS:
+                if attempt >= MAX_ATTEMPTS:
                     raise
                 continue
             except Exception as exc:
-                if not is_retryable(exc) or attempt == MAX_ATTEMPTS:
+                if is_busy(exc) and waited < BUSY_WAIT_SECONDS:
+                    # Another process holds SQLite's write lock: wait here, asleep,
+                    # not inside SQLite, so the event loop keeps serving.
+                    pause = min(0.002 * attempt, 0.05)
+                    waited += pause
+                    await asyncio.sleep(pause)
+                    continue
+                if not is_retryable(exc) or attempt >= MAX_ATTEMPTS:
                     raise
                 log.info("retrying transaction after %s (attempt %d)", type(exc).__name__, attempt)
                 await asyncio.sleep(0.005 * attempt)
@@ -92,7 +109,6 @@ class Transactor:
             if last_seq is not None:
                 self._on_commit(last_seq)
             return result
-        raise AssertionError("unreachable")
 
     async def read(self, use_case: UseCase[T]) -> T:
         async with self._db.connect(write=False) as conn, conn.begin():
