@@ -16,6 +16,7 @@ from threadline.api.background import RoutingLoop
 from threadline.api.context import AppContext, Clock, system_clock
 from threadline.api.limits import BodyLimitMiddleware
 from threadline.api.routes import agents, auth, channel, conversations, customers, inboxes, stream
+from threadline.service.batching import IngestBatcher
 from threadline.service.unit_of_work import Transactor
 from threadline.settings import Settings, get_settings
 
@@ -33,14 +34,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         event_stream = EventStream(db, poll_seconds=settings.stream_poll_seconds)
+        tx = Transactor(db, event_stream.notify)
         ctx = AppContext(
             settings=settings,
             db=db,
-            tx=Transactor(db, event_stream.notify),
+            tx=tx,
             stream=event_stream,
+            ingest=IngestBatcher(tx),
             clock=clock,
         )
         await event_stream.start()
+        ctx.ingest.start()
         router_loop = RoutingLoop(ctx, settings.routing_interval_seconds)
         router_loop.start()
         app.state.ctx = ctx
@@ -48,6 +52,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             yield
         finally:
             await router_loop.stop()
+            await ctx.ingest.stop()
             await event_stream.stop()
             await db.dispose()
 

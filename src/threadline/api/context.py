@@ -11,6 +11,7 @@ from fastapi import Request, WebSocket
 from threadline.adapters.database import Database
 from threadline.adapters.stream import EventStream
 from threadline.core.time import require_utc
+from threadline.service.batching import IngestBatcher
 from threadline.service.unit_of_work import Transactor
 from threadline.settings import Settings
 
@@ -27,6 +28,7 @@ class AppContext:
     db: Database
     tx: Transactor
     stream: EventStream
+    ingest: IngestBatcher
     clock: Clock
 
     def now(self) -> datetime:

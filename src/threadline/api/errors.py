@@ -32,6 +32,7 @@ class ErrorBody(BaseModel):
 
 
 _STATUS: list[tuple[type[domain.DomainError], int]] = [
+    (domain.Unauthenticated, 401),
     (domain.NotFound, 404),
     (domain.Forbidden, 403),
     (domain.Conflict, 409),
@@ -71,7 +72,9 @@ def status_for(exc: domain.DomainError) -> int:
 
 async def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, domain.DomainError)
-    return error_response(status_for(exc), exc.code, exc.message, exc.details)
+    status = status_for(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return error_response(status, exc.code, exc.message, exc.details, headers=headers)
 
 
 async def _validation(_: Request, exc: Exception) -> JSONResponse:

@@ -58,6 +58,14 @@ async def current_inbox(
     return inbox
 
 
+async def inbox_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_inbox_bearer)],
+) -> str:
+    """The inbox token, for use cases that verify it inside their own transaction."""
+    return _token(credentials)
+
+
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 CurrentInbox = Annotated[Inbox, Depends(current_inbox)]
+InboxToken = Annotated[str, Depends(inbox_token)]

@@ -36,5 +36,9 @@ class DuplicateExternalId(Conflict):
     code = "duplicate_external_id"
 
 
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
 class InvalidInput(DomainError):
     code = "invalid_input"

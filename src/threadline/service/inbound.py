@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from threadline.core.conversations import Conversation, ConversationState
-from threadline.core.customers import Customer, make_identity
+from threadline.core.customers import Customer, Identity, make_identity
 from threadline.core.errors import DuplicateExternalId
 from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
 from threadline.service.routing import route_waiting
-from threadline.service.unit_of_work import UnitOfWork
+from threadline.service.unit_of_work import RetryTransaction, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ async def ingest(
 
     A message whose external id this inbox has already stored is refused with
     `DuplicateExternalId` (naming the stored message) and changes nothing.
+
+    Every refusal happens before the first write, so a refused message leaves the
+    transaction clean: group commit (`IngestBatcher`) relies on this.
     """
     text = clean_body(inbound.text)
     identity = make_identity(inbox.channel, inbound.address)
@@ -51,31 +54,16 @@ async def ingest(
                 message_id=str(existing.id),
                 conversation_id=str(existing.conversation_id),
             )
-
-    customer_id = await uow.customers.owner_of(identity)
-    conv: Conversation | None = None
-    if customer_id is None:
-        customer = Customer(
-            id=uuid.uuid4(),
-            display_name=inbound.display_name,
-            timezone=None,
-            preferred_channel=inbox.channel,
-            created_at=now,
-        )
-        customer_id = customer.id
-        await uow.customers.add(customer)
-        await uow.customers.add_identity(customer.id, identity, now)
-        uow.record(
-            Event(
-                EventType.CUSTOMER_CREATED,
-                now,
-                ACTOR_CUSTOMER,
-                # No queue audience: agents meet the customer through the conversation.
-                payload={"customer_id": str(customer.id), "identity": str(identity)},
-            )
-        )
+    # The common case, a customer with a conversation here, is one query.
+    conv = await uow.conversations.find_for_identity(
+        identity.channel, identity.address, inbox.id, for_update=True
+    )
+    if conv is not None:
+        customer_id = conv.customer_id
     else:
-        conv = await uow.conversations.find_for_customer(customer_id, inbox.id, for_update=True)
+        customer_id = await uow.customers.owner_of(identity) or await _new_customer(
+            uow, inbox, identity, inbound.display_name, now
+        )
 
     message_id = uuid.uuid4()
     if conv is None:
@@ -101,7 +89,7 @@ async def ingest(
             await uow.conversations.add_session(conv)
         await uow.conversations.save(conv)
 
-    await uow.messages.add(
+    stored = await uow.messages.add_unless_duplicate(
         Message(
             id=message_id,
             conversation_id=conv.id,
@@ -117,6 +105,10 @@ async def ingest(
             external_id=inbound.external_id,
         )
     )
+    if not stored:
+        # Another transaction stored the same external id since our check: roll back
+        # and run again, when the check above will see it.
+        raise RetryTransaction("concurrent duplicate external_id")
     uow.collect(conv)
     assigned = conv.assigned_agent_id
     state = conv.state
@@ -131,3 +123,27 @@ async def ingest(
         state=state,
         assigned_agent_id=assigned,
     )
+
+
+async def _new_customer(
+    uow: UnitOfWork, inbox: Inbox, identity: Identity, name: str | None, now: datetime
+) -> uuid.UUID:
+    customer = Customer(
+        id=uuid.uuid4(),
+        display_name=name,
+        timezone=None,
+        preferred_channel=inbox.channel,
+        created_at=now,
+    )
+    await uow.customers.add(customer)
+    await uow.customers.add_identity(customer.id, identity, now)
+    uow.record(
+        Event(
+            EventType.CUSTOMER_CREATED,
+            now,
+            ACTOR_CUSTOMER,
+            # No queue audience: agents meet the customer through the conversation.
+            payload={"customer_id": str(customer.id), "identity": str(identity)},
+        )
+    )
+    return customer.id

@@ -14,6 +14,9 @@ from threadline.core.access import Principal
 from threadline.core.agents import Role
 from threadline.core.inboxes import Inbox
 
+# Built once: it authenticates every inbound message.
+_INBOX_BY_TOKEN = sa.select(inboxes).where(inboxes.c.token_hash == sa.bindparam("token_hash"))
+
 
 class AccessRepository:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -81,9 +84,7 @@ class AccessRepository:
         ).first() is not None
 
     async def inbox_for_token(self, token_hash: str) -> Inbox | None:
-        row = (
-            await self._conn.execute(sa.select(inboxes).where(inboxes.c.token_hash == token_hash))
-        ).first()
+        row = (await self._conn.execute(_INBOX_BY_TOKEN, {"token_hash": token_hash})).first()
         return _inbox(row) if row else None
 
     async def get_inbox(self, inbox_id: uuid.UUID) -> Inbox | None:

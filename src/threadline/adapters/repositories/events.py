@@ -39,6 +39,21 @@ class StoredEvent:
         }
 
 
+# Built once: these run for every transaction and every stream read.
+_ALLOCATE = (
+    event_sequence.update()
+    .where(event_sequence.c.id == 1)
+    .values(last_seq=event_sequence.c.last_seq + sa.bindparam("n", type_=sa.BigInteger))
+    .returning(event_sequence.c.last_seq)
+)
+_AFTER = (
+    sa.select(events)
+    .where(events.c.seq > sa.bindparam("seq", type_=sa.BigInteger))
+    .order_by(events.c.seq)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+
+
 class EventRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -50,12 +65,7 @@ class EventRepository:
         which is what makes commit order equal sequence order, and holding it for the
         shortest time keeps concurrent writers flowing.
         """
-        result = await self._conn.execute(
-            event_sequence.update()
-            .where(event_sequence.c.id == 1)
-            .values(last_seq=event_sequence.c.last_seq + len(batch))
-            .returning(event_sequence.c.last_seq)
-        )
+        result = await self._conn.execute(_ALLOCATE, {"n": len(batch)})
         last = int(result.scalar_one())
         first = last - len(batch) + 1
         await self._conn.execute(
@@ -80,9 +90,7 @@ class EventRepository:
         return int((await self._conn.execute(sa.select(event_sequence.c.last_seq))).scalar_one())
 
     async def after(self, seq: int, *, limit: int) -> list[StoredEvent]:
-        rows = await self._conn.execute(
-            sa.select(events).where(events.c.seq > seq).order_by(events.c.seq).limit(limit)
-        )
+        rows = await self._conn.execute(_AFTER, {"seq": seq, "limit": limit})
         return [_from_row(r) for r in rows.all()]
 
     async def for_conversation(

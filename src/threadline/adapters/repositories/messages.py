@@ -7,10 +7,26 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.adapters.schema import messages
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType
+
+# Hot-path statements, built once (see conversations._SAVE for why).
+_COLUMNS = [c.name for c in messages.columns]
+_INSERT_NEW = {
+    name: insert(messages)
+    .values({c: sa.bindparam(c, type_=messages.c[c].type) for c in _COLUMNS})
+    .on_conflict_do_nothing(index_elements=["inbox_id", "external_id"])
+    .returning(messages.c.id)
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+_BY_EXTERNAL_ID = sa.select(messages).where(
+    messages.c.inbox_id == sa.bindparam("inbox_id", type_=messages.c.inbox_id.type),
+    messages.c.external_id == sa.bindparam("external_id"),
+)
 
 
 class MessageRepository:
@@ -19,32 +35,16 @@ class MessageRepository:
         self._lock_rows = lock_rows
 
     async def add(self, msg: Message) -> None:
-        await self._conn.execute(
-            messages.insert().values(
-                id=msg.id,
-                conversation_id=msg.conversation_id,
-                seq=msg.seq,
-                session_id=msg.session_id,
-                inbox_id=msg.inbox_id,
-                direction=str(msg.direction),
-                sender_type=str(msg.sender_type),
-                sender_agent_id=msg.sender_agent_id,
-                body=msg.body,
-                external_id=msg.external_id,
-                delivery_status=str(msg.delivery_status),
-                created_at=msg.created_at,
-                status_updated_at=msg.status_updated_at,
-            )
-        )
+        await self._conn.execute(messages.insert().values(**_values(msg)))
+
+    async def add_unless_duplicate(self, msg: Message) -> bool:
+        """Insert an inbound message; False if its inbox already has its external id."""
+        insert = _INSERT_NEW[self._conn.dialect.name]
+        return (await self._conn.execute(insert, _values(msg))).first() is not None
 
     async def by_external_id(self, inbox_id: uuid.UUID, external_id: str) -> Message | None:
-        row = (
-            await self._conn.execute(
-                sa.select(messages).where(
-                    messages.c.inbox_id == inbox_id, messages.c.external_id == external_id
-                )
-            )
-        ).first()
+        params = {"inbox_id": inbox_id, "external_id": external_id}
+        row = (await self._conn.execute(_BY_EXTERNAL_ID, params)).first()
         return _from_row(row) if row else None
 
     async def get(self, message_id: uuid.UUID, *, for_update: bool = False) -> Message | None:
@@ -85,6 +85,24 @@ class MessageRepository:
             .where(messages.c.id == message_id)
             .values(delivery_status=str(status), status_updated_at=at)
         )
+
+
+def _values(msg: Message) -> dict[str, Any]:
+    return {
+        "id": msg.id,
+        "conversation_id": msg.conversation_id,
+        "seq": msg.seq,
+        "session_id": msg.session_id,
+        "inbox_id": msg.inbox_id,
+        "direction": str(msg.direction),
+        "sender_type": str(msg.sender_type),
+        "sender_agent_id": msg.sender_agent_id,
+        "body": msg.body,
+        "external_id": msg.external_id,
+        "delivery_status": str(msg.delivery_status),
+        "created_at": msg.created_at,
+        "status_updated_at": msg.status_updated_at,
+    }
 
 
 def _from_row(r: Any) -> Message:

@@ -17,7 +17,7 @@ from threadline.api.schemas import (
     DeliveryReportIn,
     OutboundOut,
 )
-from threadline.api.security import Ctx, CurrentInbox
+from threadline.api.security import Ctx, CurrentInbox, InboxToken
 from threadline.core.messages import DeliveryStatus
 from threadline.service import inbound, outbound
 
@@ -25,7 +25,7 @@ router = APIRouter(tags=["api channel"], prefix="/channel")
 
 
 @router.post("/messages", response_model=ChannelMessageOut, status_code=201)
-async def post_message(body: ChannelMessageIn, ctx: Ctx, inbox: CurrentInbox) -> ChannelMessageOut:
+async def post_message(body: ChannelMessageIn, ctx: Ctx, token: InboxToken) -> ChannelMessageOut:
     """Store a customer's message and route its conversation.
 
     409 `duplicate_external_id` (with the stored message's ids in `details`) when this
@@ -38,7 +38,7 @@ async def post_message(body: ChannelMessageIn, ctx: Ctx, inbox: CurrentInbox) ->
         external_id=body.external_id,
         display_name=body.customer.name,
     )
-    result = await ctx.tx.write(lambda uow: inbound.ingest(uow, inbox, msg, ctx.now()))
+    result = await ctx.ingest.ingest(token, msg, ctx.now())
     return ChannelMessageOut(
         message_id=result.message_id,
         conversation_id=result.conversation_id,

@@ -1,0 +1,125 @@
+"""Group commit for inbound messages.
+
+Each transaction has fixed costs that dwarf a message's own work: BEGIN and COMMIT,
+authenticating the inbox, drawing event sequence numbers, inserting the events, and
+the live stream's read of them. Under load, messages that arrive while a transaction
+is running wait for it and then share the next one, so those costs are paid once per
+batch. A lone message still goes through at once, in a batch of one.
+
+Isolation between the messages of a batch rests on one rule of `inbound.ingest`:
+it refuses a message (bad token, duplicate id, invalid text) before writing anything,
+so a refusal leaves the shared transaction clean. Any other failure rolls the batch
+back, and its messages are then retried one transaction each, so one poison message
+cannot fail its neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from threadline.adapters.passwords import token_hash
+from threadline.core.errors import DomainError, Unauthenticated
+from threadline.core.inboxes import Inbox
+from threadline.service import inbound
+from threadline.service.unit_of_work import Transactor, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# Large enough to amortise a transaction's fixed cost almost entirely; small enough that
+# one batch holds the database (SQLite's single writer) for only a few milliseconds.
+MAX_BATCH = 64
+
+
+@dataclass
+class _Item:
+    token: str
+    message: inbound.InboundMessage
+    received_at: datetime
+    future: asyncio.Future[inbound.IngestResult] = field(repr=False)
+
+
+class IngestBatcher:
+    def __init__(self, tx: Transactor) -> None:
+        self._tx = tx
+        self._pending: list[_Item] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ingest-batcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for item in self._pending:
+            item.future.cancel()
+        self._pending.clear()
+
+    async def ingest(
+        self, token: str, message: inbound.InboundMessage, received_at: datetime
+    ) -> inbound.IngestResult:
+        """Store one customer message; returns when its transaction has committed."""
+        future: asyncio.Future[inbound.IngestResult] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Item(token, message, received_at, future))
+        self._wake.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                try:
+                    await self._commit(batch)
+                except Exception:  # the batch failed as a whole: one transaction each
+                    log.warning(
+                        "batch of %d failed; retrying one by one", len(batch), exc_info=True
+                    )
+                    for item in batch:
+                        await self._commit([item])
+
+    async def _commit(self, batch: list[_Item]) -> None:
+        """One transaction for the batch; each item's future gets its own outcome."""
+        live = [item for item in batch if not item.future.done()]
+        if not live:
+            return
+
+        async def use_case(uow: UnitOfWork) -> list[inbound.IngestResult | DomainError]:
+            inboxes: dict[str, Inbox | None] = {}
+            outcomes: list[inbound.IngestResult | DomainError] = []
+            for item in live:
+                if item.token not in inboxes:
+                    inboxes[item.token] = await uow.access.inbox_for_token(token_hash(item.token))
+                inbox = inboxes[item.token]
+                try:
+                    if inbox is None:
+                        raise Unauthenticated("invalid inbox token")
+                    outcomes.append(
+                        await inbound.ingest(uow, inbox, item.message, item.received_at)
+                    )
+                except DomainError as refused:  # refused before any write: the rest go on
+                    outcomes.append(refused)
+            return outcomes
+
+        try:
+            outcomes = await self._tx.write(use_case)
+        except Exception as exc:
+            if len(live) > 1:
+                raise
+            if not live[0].future.done():
+                live[0].future.set_exception(exc)
+            return
+        for item, outcome in zip(live, outcomes, strict=True):
+            if item.future.done():  # the client went away; its message is stored anyway
+                continue
+            if isinstance(outcome, DomainError):
+                item.future.set_exception(outcome)
+            else:
+                item.future.set_result(outcome)
