@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from threadline.adapters.database import Database
 from threadline.adapters.repositories.events import EventRepository, StoredEvent
+from threadline.adapters.worker import BackgroundWorker
 from threadline.core.access import Principal, event_visible
 
 log = logging.getLogger(__name__)
@@ -80,29 +81,26 @@ class Subscription:
             self._push(event)
 
 
-class EventStream:
+class EventStream(BackgroundWorker):
     def __init__(self, db: Database, *, poll_seconds: float) -> None:
         self._db = db
         self._poll = poll_seconds
         self._wake = asyncio.Event()
         self._subscribers: set[Subscription] = set()
         self._cursor = 0
-        self._task: asyncio.Task[None] | None = None
         self.on_batch: Callable[[list[StoredEvent]], None] | None = None
 
     @property
     def cursor(self) -> int:
         return self._cursor
 
-    async def start(self) -> None:
+    async def open(self) -> None:
+        """Start tailing from the log's current head."""
         self._cursor = await self._read(lambda repo: repo.head())
-        self._task = asyncio.create_task(self._run(), name="event-stream")
+        self.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().stop()
         for sub in list(self._subscribers):
             with contextlib.suppress(asyncio.QueueFull):
                 sub.queue.put_nowait(None)

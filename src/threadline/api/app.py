@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             ingest=IngestBatcher(tx),
             clock=clock,
         )
-        await event_stream.start()
+        await event_stream.open()
         ctx.ingest.start()
         router_loop = RoutingLoop(ctx, settings.routing_interval_seconds)
         router_loop.start()

@@ -16,12 +16,12 @@ cannot fail its neighbours.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from threadline.adapters.passwords import token_hash
+from threadline.adapters.worker import BackgroundWorker
 from threadline.core.errors import DomainError, Unauthenticated
 from threadline.core.inboxes import Inbox
 from threadline.service import inbound
@@ -42,21 +42,14 @@ class _Item:
     future: asyncio.Future[inbound.IngestResult] = field(repr=False)
 
 
-class IngestBatcher:
+class IngestBatcher(BackgroundWorker):
     def __init__(self, tx: Transactor) -> None:
         self._tx = tx
         self._pending: list[_Item] = []
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="ingest-batcher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().stop()
         for item in self._pending:
             item.future.cancel()
         self._pending.clear()
