@@ -7,9 +7,9 @@ loop: measured here, ~38 of them per inbound message and ~5 ms of CPU, which cap
 the service at ~150 messages/s. Running the calls inline removes the hand-overs and
 keeps aiosqlite's API, so SQLAlchemy's aiosqlite dialect works unchanged.
 
-What makes blocking the loop acceptable: the database is local, statements are short,
-and waiting for another process's lock is not done here. The busy timeout is kept tiny
-(`BUSY_TIMEOUT_SECONDS`) and `Transactor` retries "database is locked" with
+What makes blocking the loop acceptable: the database is local and statements are
+short. Waiting for another process's lock is never done here: the busy timeout is
+zero (`BUSY_TIMEOUT_SECONDS`) and `Transactor` retries "database is locked" with
 asynchronous sleeps, so a lock held elsewhere never freezes the loop.
 """
 
@@ -22,9 +22,9 @@ from typing import Any
 
 import aiosqlite
 
-# Long enough to ride over another connection's commit (sub-millisecond in WAL mode),
-# short enough that the event loop is never blocked for a noticeable time.
-BUSY_TIMEOUT_SECONDS = 0.05
+# Zero: SQLite's own busy wait would sleep on the event loop's thread. A locked
+# database fails at once and the Transactor waits asynchronously instead.
+BUSY_TIMEOUT_SECONDS = 0.0
 
 
 class InlineConnection(aiosqlite.Connection):
@@ -40,4 +40,8 @@ async def connect(path: str) -> aiosqlite.Connection:
     connector = partial(
         sqlite3.connect, path, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
     )
-    return await InlineConnection(connector, iter_chunk_size=64)
+    connection = InlineConnection(connector, iter_chunk_size=64)
+    # A daemon, as SQLAlchemy makes aiosqlite's own: an engine left undisposed (a
+    # failed start-up) must not keep the process alive.
+    connection._thread.daemon = True
+    return await connection

@@ -34,7 +34,8 @@ PAGE = 500
 MAX_REPLAY = 10_000
 # Per-subscriber buffer. A client that falls this far behind is disconnected; it
 # reconnects with its last sequence number and catches up from the log, losing nothing.
-QUEUE_LIMIT = 5_000
+# It holds a whole replay (nobody reads while we replay) plus the end-of-stream marker.
+QUEUE_LIMIT = MAX_REPLAY + 1
 
 
 class TooFarBehind(Exception):
@@ -62,13 +63,14 @@ class Subscription:
         if not event_visible(self.principal, event.agent_id, event.queue):
             self.delivered = event.seq
             return
-        try:
-            self.queue.put_nowait(event)
-            self.delivered = event.seq
-        except asyncio.QueueFull:
+        if self.queue.qsize() >= QUEUE_LIMIT - 1:
+            # The last slot is the marker's: the client keeps every event it was given,
+            # then reconnects after the last one and the log supplies the rest.
             self.overflowed = True
-            self.queue.get_nowait()  # make room for the end-of-stream marker
             self.queue.put_nowait(None)
+            return
+        self.queue.put_nowait(event)
+        self.delivered = event.seq
 
     def replay(self, event: StoredEvent) -> None:
         """An event read from the log during catch-up, before going live."""

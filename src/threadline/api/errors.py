@@ -13,10 +13,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from threadline.core import errors as domain
+from threadline.service.unit_of_work import CommitFailed
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,16 @@ async def _integrity(_: Request, exc: Exception) -> JSONResponse:
     return error_response(409, "conflict", "the change conflicts with existing data; retry")
 
 
+async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", exc)
+    return error_response(
+        503,
+        "unavailable",
+        "the database is busy or the commit's outcome is unknown; retry the request",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
@@ -119,6 +130,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(CommitFailed, _unavailable)
+    app.add_exception_handler(OperationalError, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -20,12 +20,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import OperationalError
+
 from threadline.adapters.passwords import token_hash
 from threadline.adapters.worker import BackgroundWorker
 from threadline.core.errors import DomainError, Unauthenticated
 from threadline.core.inboxes import Inbox
 from threadline.service import inbound
-from threadline.service.unit_of_work import Transactor, UnitOfWork
+from threadline.service.unit_of_work import CommitFailed, Transactor, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +48,16 @@ class IngestBatcher(BackgroundWorker):
     def __init__(self, tx: Transactor) -> None:
         self._tx = tx
         self._pending: list[_Item] = []
+        self._in_flight: list[_Item] = []
         self._wake = asyncio.Event()
 
     async def stop(self) -> None:
         await super().stop()
-        for item in self._pending:
+        # Waiters of the batch interrupted mid-transaction, and of those not yet taken:
+        # their clients get an error (and retry) instead of waiting forever.
+        for item in [*self._in_flight, *self._pending]:
             item.future.cancel()
+        self._in_flight.clear()
         self._pending.clear()
 
     async def ingest(
@@ -69,14 +75,22 @@ class IngestBatcher(BackgroundWorker):
             self._wake.clear()
             while self._pending:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                self._in_flight = batch
                 try:
                     await self._commit(batch)
+                except (CommitFailed, OperationalError) as exc:
+                    # A commit of unknown outcome must not run again, and a database
+                    # that stayed locked will not unlock for one message at a time.
+                    for item in batch:
+                        if not item.future.done():
+                            item.future.set_exception(exc)
                 except Exception:  # the batch failed as a whole: one transaction each
                     log.warning(
                         "batch of %d failed; retrying one by one", len(batch), exc_info=True
                     )
                     for item in batch:
                         await self._commit([item])
+                self._in_flight = []
 
     async def _commit(self, batch: list[_Item]) -> None:
         """One transaction for the batch; each item's future gets its own outcome."""

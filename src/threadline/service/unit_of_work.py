@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
@@ -29,6 +30,12 @@ MAX_ATTEMPTS = 3
 # How long a write waits for another process to release SQLite's lock before failing:
 # longer than any transaction of ours, short enough to surface a stuck process.
 BUSY_WAIT_SECONDS = 10.0
+# Between tries for that lock: a commit elsewhere takes well under this.
+BUSY_PAUSE_SECONDS = 0.01
+
+
+class CommitFailed(Exception):
+    """COMMIT itself failed: whether it took effect is unknown, so it is never retried."""
 
 
 class RetryTransaction(Exception):
@@ -78,37 +85,59 @@ class Transactor:
         self._on_commit = on_commit or (lambda _seq: None)
 
     async def write(self, use_case: UseCase[T]) -> T:
-        attempt = 0
-        waited = 0.0
+        conflicts = 0
+        busy_since: float | None = None
         while True:
-            attempt += 1
             try:
-                async with self._db.connect(write=True) as conn, conn.begin():
-                    uow = UnitOfWork(conn, lock_rows=not self._db.is_sqlite)
-                    result = await use_case(uow)
-                    last_seq = await uow.flush_events()
+                result, last_seq = await self._attempt(use_case)
             except (IntegrityError, RetryTransaction):
                 # A concurrent transaction inserted the same unique row (a customer's
                 # first message twice, a provider retry): the retry reads the winner's.
-                if attempt >= MAX_ATTEMPTS:
+                conflicts += 1
+                if conflicts >= MAX_ATTEMPTS:
                     raise
                 continue
+            except CommitFailed:
+                raise
             except Exception as exc:
-                if is_busy(exc) and waited < BUSY_WAIT_SECONDS:
-                    # Another process holds SQLite's write lock: wait here, asleep,
-                    # not inside SQLite, so the event loop keeps serving.
-                    pause = min(0.002 * attempt, 0.05)
-                    waited += pause
-                    await asyncio.sleep(pause)
-                    continue
-                if not is_retryable(exc) or attempt >= MAX_ATTEMPTS:
+                if is_busy(exc):
+                    # Another process holds SQLite's write lock: wait here, asleep, not
+                    # inside SQLite, so the event loop keeps serving.
+                    now = time.monotonic()
+                    busy_since = busy_since if busy_since is not None else now
+                    if now - busy_since < BUSY_WAIT_SECONDS:
+                        await asyncio.sleep(BUSY_PAUSE_SECONDS)
+                        continue
                     raise
-                log.info("retrying transaction after %s (attempt %d)", type(exc).__name__, attempt)
-                await asyncio.sleep(0.005 * attempt)
+                conflicts += 1
+                if not is_retryable(exc) or conflicts >= MAX_ATTEMPTS:
+                    raise
+                log.info(
+                    "retrying transaction after %s (attempt %d)", type(exc).__name__, conflicts
+                )
+                await asyncio.sleep(0.005 * conflicts)
                 continue
             if last_seq is not None:
                 self._on_commit(last_seq)
             return result
+
+    async def _attempt(self, use_case: UseCase[T]) -> tuple[T, int | None]:
+        async with self._db.connect(write=True) as conn:
+            transaction = await conn.begin()
+            try:
+                uow = UnitOfWork(conn, lock_rows=not self._db.is_sqlite)
+                result = await use_case(uow)
+                last_seq = await uow.flush_events()
+            except BaseException:
+                await transaction.rollback()
+                raise
+            try:
+                await transaction.commit()
+            except Exception as exc:
+                # The commit may have happened (a connection lost while committing):
+                # running the use case again could store everything twice.
+                raise CommitFailed("the commit failed; its outcome is unknown") from exc
+            return result, last_seq
 
     async def read(self, use_case: UseCase[T]) -> T:
         async with self._db.connect(write=False) as conn, conn.begin():
