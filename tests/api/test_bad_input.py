@@ -93,12 +93,7 @@ async def desk(live: Live) -> Desk:
     inbox = await live.inbox("Web")
     said = await live.customer_says(inbox, "cust-1", "Hello")
     assert said["assigned_agent_id"] == agent.id
-    sent = await live.http.post(
-        f"/api/v1/conversations/{said['conversation_id']}/messages",
-        json={"text": "Hi, how can I help?"},
-        headers=agent.headers,
-    )
-    assert sent.status_code == 201, sent.text
+    sent = await live.reply(agent, said["conversation_id"], "Hi, how can I help?")
     return Desk(
         admin=admin,
         sup=sup,
@@ -107,7 +102,7 @@ async def desk(live: Live) -> Desk:
         conversation_id=said["conversation_id"],
         customer_id=said["customer_id"],
         inbound_message_id=said["message_id"],
-        outbound_message_id=sent.json()["id"],
+        outbound_message_id=sent["id"],
     )
 
 

@@ -104,13 +104,8 @@ async def test_agent_reply_waits_in_the_outbox_until_the_business_reports_delive
     inbox = await live.inbox()
     agent = await live.agent("alice")
     conv = await live.customer_says(inbox, "+15551230000", "Hi")
-    sent = await live.http.post(
-        f"/api/v1/conversations/{conv['conversation_id']}/messages",
-        json={"text": "Hello! How can I help?"},
-        headers=agent.headers,
-    )
-    assert sent.status_code == 201
-    assert sent.json()["delivery_status"] == "queued"
+    sent = await live.reply(agent, conv["conversation_id"], "Hello! How can I help?")
+    assert sent["delivery_status"] == "queued"
 
     pending = (await live.http.get("/api/v1/channel/outbound", headers=inbox.headers)).json()
     again = (await live.http.get("/api/v1/channel/outbound", headers=inbox.headers)).json()
@@ -134,13 +129,9 @@ async def test_another_inbox_cannot_report_on_a_message_it_does_not_own(live: Li
     other = await live.inbox("Other")
     agent = await live.agent("alice")
     conv = await live.customer_says(web, "c1", "Hi")
-    sent = await live.http.post(
-        f"/api/v1/conversations/{conv['conversation_id']}/messages",
-        json={"text": "Hello"},
-        headers=agent.headers,
-    )
+    sent = await live.reply(agent, conv["conversation_id"], "Hello")
     r = await live.http.post(
-        f"/api/v1/channel/outbound/{sent.json()['id']}/status",
+        f"/api/v1/channel/outbound/{sent['id']}/status",
         json={"status": "read"},
         headers=other.headers,
     )

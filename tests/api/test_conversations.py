@@ -6,21 +6,13 @@ from __future__ import annotations
 from tests.support.live import Live
 
 
-async def _reply(live: Live, agent, conv_id: str, text: str = "On it!") -> dict:  # type: ignore[no-untyped-def]
-    r = await live.http.post(
-        f"/api/v1/conversations/{conv_id}/messages", json={"text": text}, headers=agent.headers
-    )
-    assert r.status_code == 201, r.text
-    return dict(r.json())
-
-
 async def test_a_customer_returning_after_close_continues_the_same_thread_in_a_new_session(
     live: Live,
 ) -> None:
     inbox = await live.inbox()
     alice = await live.agent("alice")
     conv = await live.customer_says(inbox, "c1", "My parcel is late")
-    await _reply(live, alice, conv["conversation_id"], "It arrives tomorrow")
+    await live.reply(alice, conv["conversation_id"], "It arrives tomorrow")
     closed = await live.http.post(
         f"/api/v1/conversations/{conv['conversation_id']}/close", headers=alice.headers
     )
@@ -50,7 +42,7 @@ async def test_an_agent_reply_makes_the_conversation_wait_on_the_customer(live: 
     inbox = await live.inbox()
     alice = await live.agent("alice")
     conv = await live.customer_says(inbox, "c1", "Hi")
-    sent = await _reply(live, alice, conv["conversation_id"])
+    sent = await live.reply(alice, conv["conversation_id"])
     detail = await live.conversation(alice, conv["conversation_id"])
     assert (sent["direction"], sent["sender_agent_id"]) == ("outbound", alice.id)
     assert detail["conversation"]["waiting_on"] == "customer"
@@ -65,7 +57,7 @@ async def test_conversations_are_listed_in_routing_order(live: Live) -> None:
     second = await live.customer_says(inbox, "c2", "two")
     live.clock.advance(10)
     third = await live.customer_says(inbox, "c3", "three")
-    await _reply(live, alice, first["conversation_id"])  # now waiting on the customer
+    await live.reply(alice, first["conversation_id"])  # now waiting on the customer
 
     r = await live.http.get("/api/v1/conversations", headers=alice.headers)
 

@@ -359,19 +359,14 @@ async def seed(live: Live) -> Seeded:
     spare = await live.inbox("Spare")  # the known-id pass rotates this one's token
     said = await live.customer_says(inbox, "fuzz-customer", "Hello from the fuzz")
     assert said["assigned_agent_id"] == agent.id
-    reply = await live.http.post(
-        f"/api/v1/conversations/{said['conversation_id']}/messages",
-        json={"text": "Hi!"},
-        headers=agent.headers,
-    )
-    assert reply.status_code == 201, reply.text
+    reply = await live.reply(agent, said["conversation_id"], "Hi!")
     return Seeded(
         known_ids={
             "agent_id": target.id,
             "customer_id": said["customer_id"],
             "conversation_id": said["conversation_id"],
             "inbox_id": spare.id,
-            "message_id": reply.json()["id"],
+            "message_id": reply["id"],
         },
         admin_token=admin.token,
         agent_token=agent.token,

@@ -113,6 +113,18 @@ class Live:
         assert r.status_code == 201, r.text
         return dict(r.json())
 
+    async def reply(
+        self, agent: AgentHandle, conversation_id: str, text: str = "On it!"
+    ) -> dict[str, Any]:
+        """The agent sends a message in the conversation, as the desk would."""
+        r = await self.http.post(
+            f"/api/v1/conversations/{conversation_id}/messages",
+            json={"text": text},
+            headers=agent.headers,
+        )
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
     async def conversation(self, agent: AgentHandle, conversation_id: str) -> dict[str, Any]:
         r = await self.http.get(f"/api/v1/conversations/{conversation_id}", headers=agent.headers)
         assert r.status_code == 200, r.text

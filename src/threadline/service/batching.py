@@ -22,11 +22,10 @@ from datetime import datetime
 
 from sqlalchemy.exc import OperationalError
 
-from threadline.adapters.passwords import token_hash
 from threadline.adapters.worker import BackgroundWorker
 from threadline.core.errors import DomainError, Unauthenticated
 from threadline.core.inboxes import Inbox
-from threadline.service import inbound
+from threadline.service import auth, inbound
 from threadline.service.unit_of_work import CommitFailed, Transactor, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -103,7 +102,7 @@ class IngestBatcher(BackgroundWorker):
             outcomes: list[inbound.IngestResult | DomainError] = []
             for item in live:
                 if item.token not in inboxes:
-                    inboxes[item.token] = await uow.access.inbox_for_token(token_hash(item.token))
+                    inboxes[item.token] = await auth.inbox_for(uow, item.token)
                 inbox = inboxes[item.token]
                 try:
                     if inbox is None:

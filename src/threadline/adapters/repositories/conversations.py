@@ -135,14 +135,6 @@ class ConversationRepository:
         row = (await self._conn.execute(query, params)).first()
         return _from_row(row) if row else None
 
-    async def find_for_customer(
-        self, customer_id: uuid.UUID, inbox_id: uuid.UUID, *, for_update: bool = False
-    ) -> Conversation | None:
-        query = sa.select(conversations).where(
-            conversations.c.customer_id == customer_id, conversations.c.inbox_id == inbox_id
-        )
-        return await self._one(query, for_update=for_update)
-
     async def assigned_to(
         self, agent_id: uuid.UUID, *, for_update: bool = False
     ) -> list[Conversation]:
