@@ -35,7 +35,9 @@ class AppContext:
         return require_utc(self.clock(), "clock")
 
 
-def get_ctx(request: Request) -> AppContext:
+# A coroutine on purpose: FastAPI runs a plain-function dependency in its thread pool,
+# a thread hop per request for what is an attribute read.
+async def get_ctx(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
