@@ -6,8 +6,9 @@ it. Because sequence numbers are allocated under a lock held until commit (see
 `EventRepository.append`), reading in sequence order never skips an event that commits
 later, so a client resuming "after N" misses nothing, whichever process wrote it.
 
-A commit in this process wakes the tail at once; commits by other processes are seen
-within `poll_seconds`.
+A commit in this process hands its events over directly when they follow the cursor
+(the common case: no read back from the database); otherwise, and for commits by other
+processes, the tail reads the log, at once or within `poll_seconds`.
 """
 
 from __future__ import annotations
@@ -90,7 +91,6 @@ class EventStream(BackgroundWorker):
         self._wake = asyncio.Event()
         self._subscribers: set[Subscription] = set()
         self._cursor = 0
-        self.on_batch: Callable[[list[StoredEvent]], None] | None = None
 
     @property
     def cursor(self) -> int:
@@ -108,9 +108,18 @@ class EventStream(BackgroundWorker):
                 sub.queue.put_nowait(None)
         self._subscribers.clear()
 
-    def notify(self, seq: int) -> None:
-        """Called after a commit in this process; cheap and non-blocking."""
-        if seq > self._cursor:
+    def committed(self, events: list[StoredEvent]) -> None:
+        """Called after a commit in this process with its events; cheap and non-blocking.
+
+        Sequence numbers are allocated under a lock held to commit, so every event
+        before `events[0]` has committed already: if the cursor is right behind, these
+        are the next events of the log. If not (another process's events lie between,
+        or a concurrent commit here has not handed its own over yet), the tail reads
+        the log, which holds these too.
+        """
+        if events[0].seq == self._cursor + 1:
+            self._deliver(events)
+        elif events[-1].seq > self._cursor:
             self._wake.set()
 
     async def subscribe(self, principal: Principal, after: int | None) -> Subscription:
@@ -166,16 +175,19 @@ class EventStream(BackgroundWorker):
     async def _drain(self) -> None:
         while True:
             page = await self._page_after(self._cursor)
-            if not page:
-                return
-            for event in page:
-                for sub in list(self._subscribers):
-                    sub.offer(event)
-            self._cursor = page[-1].seq
-            if self.on_batch is not None:
-                self.on_batch(page)
+            # `committed` may have delivered some of these while we were reading.
+            fresh = [event for event in page if event.seq > self._cursor]
+            if fresh:
+                self._deliver(fresh)
             if len(page) < PAGE:
                 return
+
+    def _deliver(self, events: list[StoredEvent]) -> None:
+        subscribers = list(self._subscribers)
+        for event in events:
+            for sub in subscribers:
+                sub.offer(event)
+        self._cursor = events[-1].seq
 
     async def _page_after(self, seq: int) -> list[StoredEvent]:
         return await self._read(lambda repo: repo.after(seq, limit=PAGE))

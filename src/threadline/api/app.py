@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         event_stream = EventStream(db, poll_seconds=settings.stream_poll_seconds)
-        tx = Transactor(db, event_stream.notify)
+        tx = Transactor(db, event_stream.committed)
         ctx = AppContext(
             settings=settings,
             db=db,

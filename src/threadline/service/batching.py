@@ -6,11 +6,12 @@ the live stream's read of them. Under load, messages that arrive while a transac
 is running wait for it and then share the next one, so those costs are paid once per
 batch. A lone message still goes through at once, in a batch of one.
 
-Isolation between the messages of a batch rests on one rule of `inbound.ingest`:
-it refuses a message (bad token, duplicate id, invalid text) before writing anything,
-so a refusal leaves the shared transaction clean. Any other failure rolls the batch
-back, and its messages are then retried one transaction each, so one poison message
-cannot fail its neighbours.
+The batch is one call of `inbound.ingest_many`, whose reads and writes are set-based,
+so the round trips per batch hardly grow with its size. Isolation between its
+messages rests on one rule: a refused message (bad token, duplicate id, invalid text)
+writes nothing, so a refusal leaves the shared transaction clean. Any other failure
+rolls the batch back, and its messages are then retried one transaction each, so one
+poison message cannot fail its neighbours.
 """
 
 from __future__ import annotations
@@ -99,20 +100,21 @@ class IngestBatcher(BackgroundWorker):
 
         async def use_case(uow: UnitOfWork) -> list[inbound.IngestResult | DomainError]:
             inboxes: dict[str, Inbox | None] = {}
-            outcomes: list[inbound.IngestResult | DomainError] = []
             for item in live:
                 if item.token not in inboxes:
                     inboxes[item.token] = await auth.inbox_for(uow, item.token)
-                inbox = inboxes[item.token]
-                try:
-                    if inbox is None:
-                        raise Unauthenticated("invalid inbox token")
-                    outcomes.append(
-                        await inbound.ingest(uow, inbox, item.message, item.received_at)
-                    )
-                except DomainError as refused:  # refused before any write: the rest go on
-                    outcomes.append(refused)
-            return outcomes
+            arrivals = [
+                inbound.Arrival(inbox, item.message, item.received_at)
+                for item in live
+                if (inbox := inboxes[item.token]) is not None
+            ]
+            stored = iter(await inbound.ingest_many(uow, arrivals))
+            return [
+                next(stored)
+                if inboxes[item.token] is not None
+                else Unauthenticated("invalid inbox token")
+                for item in live
+            ]
 
         try:
             outcomes = await self._tx.write(use_case)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from threadline.adapters.repositories.messages import StoredRef
 from threadline.core.conversations import Conversation, ConversationState
 from threadline.core.customers import Customer, Identity, make_identity
-from threadline.core.errors import DuplicateExternalId
+from threadline.core.errors import DomainError, DuplicateExternalId
 from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
 from threadline.service.routing import route_waiting
-from threadline.service.unit_of_work import RetryTransaction, UnitOfWork
+from threadline.service.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,15 @@ class IngestResult:
     assigned_agent_id: uuid.UUID | None
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A message as it reached an inbox, authenticated already."""
+
+    inbox: Inbox
+    message: InboundMessage
+    received_at: datetime
+
+
 async def ingest(
     uow: UnitOfWork, inbox: Inbox, inbound: InboundMessage, now: datetime
 ) -> IngestResult:
@@ -40,89 +52,153 @@ async def ingest(
 
     A message whose external id this inbox has already stored is refused with
     `DuplicateExternalId` (naming the stored message) and changes nothing.
-
-    Every refusal happens before the first write, so a refused message leaves the
-    transaction clean: group commit (`IngestBatcher`) relies on this.
     """
-    text = clean_body(inbound.text)
-    identity = make_identity(inbox.channel, inbound.address)
-    if inbound.external_id is not None:
-        existing = await uow.messages.by_external_id(inbox.id, inbound.external_id)
-        if existing is not None:
-            raise DuplicateExternalId(
-                "a message with this external_id was already stored",
-                message_id=str(existing.id),
-                conversation_id=str(existing.conversation_id),
+    [outcome] = await ingest_many(uow, [Arrival(inbox, inbound, now)])
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+async def ingest_many(
+    uow: UnitOfWork, arrivals: Sequence[Arrival]
+) -> list[IngestResult | DomainError]:
+    """`ingest` for many messages in one transaction, in order; one outcome each.
+
+    A refused message (invalid, or a duplicate external id, also within `arrivals`)
+    gets its error as its outcome and writes nothing, so the others go on. Reads and
+    writes are set-based: in the common case (each customer has a conversation here)
+    the batch costs three look-ups per inbox, one insert of all the messages and one
+    update of all the conversations, whatever its size.
+    """
+    items: list[_Valid | DomainError] = []
+    for arrival in arrivals:
+        try:
+            text = clean_body(arrival.message.text)
+            identity = make_identity(arrival.inbox.channel, arrival.message.address)
+        except DomainError as refused:
+            items.append(refused)
+            continue
+        items.append(_Valid(arrival, text, identity))
+    batch = _Batch()
+    await batch.load(uow, [item for item in items if isinstance(item, _Valid)])
+    outcomes = [
+        await batch.receive(uow, item) if isinstance(item, _Valid) else item for item in items
+    ]
+    await uow.conversations.save_all(list(batch.touched.values()))
+    # A concurrent transaction that stored one of these external ids since our check
+    # makes this insert fail on the unique key; the transaction then runs again and
+    # the check sees it.
+    await uow.messages.add_all(batch.messages)
+    if batch.queued_skills:
+        now = max(a.received_at for a in arrivals)
+        routed = await route_waiting(uow, now, skills=batch.queued_skills)
+        assigned = {a.conversation_id: a.agent_id for a in routed}
+        for i, outcome in enumerate(outcomes):
+            if isinstance(outcome, IngestResult) and outcome.conversation_id in assigned:
+                outcomes[i] = dataclasses.replace(
+                    outcome,
+                    state=ConversationState.ASSIGNED,
+                    assigned_agent_id=assigned[outcome.conversation_id],
+                )
+    return outcomes
+
+
+@dataclass(frozen=True)
+class _Valid:
+    arrival: Arrival
+    text: str
+    identity: Identity
+
+
+class _Batch:
+    """What a batch knows and has changed, keyed by inbox id and then by address or
+    external id: one customer may write to two inboxes in the same batch."""
+
+    def __init__(self) -> None:
+        self.stored: dict[tuple[uuid.UUID, str], StoredRef] = {}
+        self.conversations: dict[tuple[uuid.UUID, str], Conversation] = {}
+        self.touched: dict[uuid.UUID, Conversation] = {}
+        self.messages: list[Message] = []
+        self.queued_skills: set[str] = set()
+
+    async def load(self, uow: UnitOfWork, valid: list[_Valid]) -> None:
+        by_inbox: dict[Inbox, list[_Valid]] = {}
+        for item in valid:
+            by_inbox.setdefault(item.arrival.inbox, []).append(item)
+        for inbox, items in by_inbox.items():
+            ids = {e for i in items if (e := i.arrival.message.external_id) is not None}
+            stored = await uow.messages.stored_external_ids(inbox.id, ids)
+            self.stored.update(((inbox.id, ext), ref) for ext, ref in stored.items())
+            found = await uow.conversations.find_for_addresses(
+                inbox.channel, {i.identity.address for i in items}, inbox.id, for_update=True
             )
-    # The common case, a customer with a conversation here, is one query.
-    conv = await uow.conversations.find_for_identity(
-        identity.channel, identity.address, inbox.id, for_update=True
-    )
-    if conv is not None:
-        customer_id = conv.customer_id
-    else:
-        customer_id = await uow.customers.owner_of(identity) or await _new_customer(
-            uow, inbox, identity, inbound.display_name, now
-        )
+            self.conversations.update(((inbox.id, a), conv) for a, conv in found.items())
 
-    message_id = uuid.uuid4()
-    if conv is None:
-        conv = Conversation.open(
-            id=uuid.uuid4(),
-            customer_id=customer_id,
-            inbox_id=inbox.id,
-            channel=inbox.channel,
-            skill=inbox.skill,
-            session_id=uuid.uuid4(),
-            now=now,
+    async def receive(self, uow: UnitOfWork, item: _Valid) -> IngestResult | DomainError:
+        inbox, inbound, now = item.arrival.inbox, item.arrival.message, item.arrival.received_at
+        ext = inbound.external_id
+        if ext is not None and (ref := self.stored.get((inbox.id, ext))) is not None:
+            return DuplicateExternalId(
+                "a message with this external_id was already stored",
+                message_id=str(ref.message_id),
+                conversation_id=str(ref.conversation_id),
+            )
+        message_id = uuid.uuid4()
+        conv = self.conversations.get((inbox.id, item.identity.address))
+        if conv is None:
+            customer_id = await uow.customers.owner_of(item.identity) or await _new_customer(
+                uow, inbox, item.identity, inbound.display_name, now
+            )
+            conv = Conversation.open(
+                id=uuid.uuid4(),
+                customer_id=customer_id,
+                inbox_id=inbox.id,
+                channel=inbox.channel,
+                skill=inbox.skill,
+                session_id=uuid.uuid4(),
+                now=now,
+            )
+            seq = conv.receive_customer_message(
+                message_id=message_id, now=now, new_session_id=conv.session_id
+            )
+            await uow.conversations.add(conv)
+            self.conversations[(inbox.id, item.identity.address)] = conv
+        else:
+            previous_session = conv.session_id
+            seq = conv.receive_customer_message(
+                message_id=message_id, now=now, new_session_id=uuid.uuid4()
+            )
+            if conv.session_id != previous_session:
+                await uow.conversations.add_session(conv)
+            self.touched[conv.id] = conv
+        uow.collect(conv)
+        self.messages.append(
+            Message(
+                id=message_id,
+                conversation_id=conv.id,
+                seq=seq,
+                session_id=conv.session_id,
+                inbox_id=inbox.id,
+                direction=Direction.INBOUND,
+                sender_type=SenderType.CUSTOMER,
+                body=item.text,
+                created_at=now,
+                delivery_status=DeliveryStatus.RECEIVED,
+                status_updated_at=now,
+                external_id=ext,
+            )
         )
-        seq = conv.receive_customer_message(
-            message_id=message_id, now=now, new_session_id=conv.session_id
-        )
-        await uow.conversations.add(conv)
-    else:
-        previous_session = conv.session_id
-        seq = conv.receive_customer_message(
-            message_id=message_id, now=now, new_session_id=uuid.uuid4()
-        )
-        if conv.session_id != previous_session:
-            await uow.conversations.add_session(conv)
-        await uow.conversations.save(conv)
-
-    stored = await uow.messages.add_unless_duplicate(
-        Message(
-            id=message_id,
+        if ext is not None:
+            self.stored[(inbox.id, ext)] = StoredRef(message_id, conv.id)
+        if conv.state is ConversationState.QUEUED:
+            self.queued_skills.add(conv.skill)
+        return IngestResult(
+            message_id=message_id,
             conversation_id=conv.id,
-            seq=seq,
-            session_id=conv.session_id,
-            inbox_id=inbox.id,
-            direction=Direction.INBOUND,
-            sender_type=SenderType.CUSTOMER,
-            body=text,
-            created_at=now,
-            delivery_status=DeliveryStatus.RECEIVED,
-            status_updated_at=now,
-            external_id=inbound.external_id,
+            customer_id=conv.customer_id,
+            state=conv.state,
+            assigned_agent_id=conv.assigned_agent_id,
         )
-    )
-    if not stored:
-        # Another transaction stored the same external id since our check: roll back
-        # and run again, when the check above will see it.
-        raise RetryTransaction("concurrent duplicate external_id")
-    uow.collect(conv)
-    assigned = conv.assigned_agent_id
-    state = conv.state
-    if conv.state is ConversationState.QUEUED:
-        for assignment in await route_waiting(uow, now, skills=[conv.skill]):
-            if assignment.conversation_id == conv.id:
-                state, assigned = ConversationState.ASSIGNED, assignment.agent_id
-    return IngestResult(
-        message_id=message_id,
-        conversation_id=conv.id,
-        customer_id=customer_id,
-        state=state,
-        assigned_agent_id=assigned,
-    )
 
 
 async def _new_customer(

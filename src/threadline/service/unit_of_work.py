@@ -16,7 +16,7 @@ from threadline.adapters.repositories.access import AccessRepository
 from threadline.adapters.repositories.agents import AgentRepository
 from threadline.adapters.repositories.conversations import ConversationRepository
 from threadline.adapters.repositories.customers import CustomerRepository
-from threadline.adapters.repositories.events import EventRepository
+from threadline.adapters.repositories.events import EventRepository, StoredEvent
 from threadline.adapters.repositories.messages import MessageRepository
 from threadline.core.events import Event
 
@@ -36,10 +36,6 @@ BUSY_PAUSE_SECONDS = 0.01
 
 class CommitFailed(Exception):
     """COMMIT itself failed: whether it took effect is unknown, so it is never retried."""
-
-
-class RetryTransaction(Exception):
-    """Raised by a use case that lost a race it can detect: roll back and run again."""
 
 
 class HasEvents(Protocol):
@@ -65,32 +61,34 @@ class UnitOfWork:
         self._pending.extend(aggregate.events)
         aggregate.events.clear()
 
-    async def flush_events(self) -> int | None:
+    async def flush_events(self) -> list[StoredEvent]:
         if not self._pending:
-            return None
-        last = await self.events.append(self._pending)
+            return []
+        stored = await self.events.append(self._pending)
         self._pending.clear()
-        return last
+        return stored
 
 
 UseCase = Callable[[UnitOfWork], Awaitable[T]]
 
 
 class Transactor:
-    """Runs use cases: one transaction each, retried on transient conflicts, and a
-    notification of the last event sequence number after a successful commit."""
+    """Runs use cases: one transaction each, retried on transient conflicts, and hands
+    the events of each successful commit to `on_commit` (the live stream)."""
 
-    def __init__(self, db: Database, on_commit: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, db: Database, on_commit: Callable[[list[StoredEvent]], None] | None = None
+    ) -> None:
         self._db = db
-        self._on_commit = on_commit or (lambda _seq: None)
+        self._on_commit = on_commit or (lambda _events: None)
 
     async def write(self, use_case: UseCase[T]) -> T:
         conflicts = 0
         busy_since: float | None = None
         while True:
             try:
-                result, last_seq = await self._attempt(use_case)
-            except (IntegrityError, RetryTransaction):
+                result, committed = await self._attempt(use_case)
+            except IntegrityError:
                 # A concurrent transaction inserted the same unique row (a customer's
                 # first message twice, a provider retry): the retry reads the winner's.
                 conflicts += 1
@@ -117,17 +115,17 @@ class Transactor:
                 )
                 await asyncio.sleep(0.005 * conflicts)
                 continue
-            if last_seq is not None:
-                self._on_commit(last_seq)
+            if committed:
+                self._on_commit(committed)
             return result
 
-    async def _attempt(self, use_case: UseCase[T]) -> tuple[T, int | None]:
+    async def _attempt(self, use_case: UseCase[T]) -> tuple[T, list[StoredEvent]]:
         async with self._db.connect(write=True) as conn:
             transaction = await conn.begin()
             try:
                 uow = UnitOfWork(conn, lock_rows=not self._db.is_sqlite)
                 result = await use_case(uow)
-                last_seq = await uow.flush_events()
+                committed = await uow.flush_events()
             except BaseException:
                 await transaction.rollback()
                 raise
@@ -137,7 +135,7 @@ class Transactor:
                 # The commit may have happened (a connection lost while committing):
                 # running the use case again could store everything twice.
                 raise CommitFailed("the commit failed; its outcome is unknown") from exc
-            return result, last_seq
+            return result, committed
 
     async def read(self, use_case: UseCase[T]) -> T:
         async with self._db.connect(write=False) as conn, conn.begin():

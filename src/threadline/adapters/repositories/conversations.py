@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from threadline.adapters.repositories.sets import DIALECTS, one_of
 from threadline.adapters.schema import conversation_sessions, conversations, customer_identities
 from threadline.core.conversations import Conversation, ConversationState, WaitingOn
 from threadline.core.routing import WaitingConversation
@@ -39,19 +41,32 @@ _SAVE = (
     .where(conversations.c.id == sa.bindparam("_id"))
     .values({name: sa.bindparam(name, type_=conversations.c[name].type) for name in _MUTABLE})
 )
-_FIND_FOR_IDENTITY = sa.select(conversations).where(
-    conversations.c.customer_id
-    == (
-        sa.select(customer_identities.c.customer_id)
-        .where(
-            customer_identities.c.channel == sa.bindparam("channel"),
-            customer_identities.c.address == sa.bindparam("address"),
-        )
-        .scalar_subquery()
-    ),
-    conversations.c.inbox_id == sa.bindparam("inbox_id", type_=conversations.c.inbox_id.type),
-)
-_FIND_FOR_IDENTITY_LOCKED = _FIND_FOR_IDENTITY.with_for_update()
+# The batch look-up of `find_for_addresses`, as two single-table queries on purpose:
+# each is then read by its unique index whatever the statistics say, where the plan of
+# a join depends on estimates that are stale on freshly filled tables (measured: a
+# nested loop over every pair, 100 ms instead of 2 ms for 64 addresses).
+_OWNERS = {
+    dialect: sa.select(customer_identities.c.address, customer_identities.c.customer_id).where(
+        customer_identities.c.channel == sa.bindparam("channel"),
+        one_of(customer_identities.c.address, "addresses", dialect),
+    )
+    for dialect in DIALECTS
+}
+# Ordered by id so that concurrent batches lock rows in one order and cannot deadlock.
+# NO KEY UPDATE is the lock an UPDATE of non-key columns takes: it lets other
+# transactions insert messages that reference these rows meanwhile.
+_FOR_CUSTOMERS = {
+    dialect: sa.select(conversations)
+    .where(
+        conversations.c.inbox_id == sa.bindparam("inbox_id", type_=conversations.c.inbox_id.type),
+        one_of(conversations.c.customer_id, "customer_ids", dialect),
+    )
+    .order_by(conversations.c.id)
+    for dialect in DIALECTS
+}
+_FOR_CUSTOMERS_LOCKED = {
+    dialect: query.with_for_update(key_share=True) for dialect, query in _FOR_CUSTOMERS.items()
+}
 
 
 @dataclass(frozen=True)
@@ -108,7 +123,12 @@ class ConversationRepository:
         )
 
     async def save(self, conv: Conversation) -> None:
-        await self._conn.execute(_SAVE, {"_id": conv.id, **_row_values(conv)})
+        await self.save_all([conv])
+
+    async def save_all(self, convs: Sequence[Conversation]) -> None:
+        """Save many in one round trip (an executemany)."""
+        if convs:
+            await self._conn.execute(_SAVE, [{"_id": c.id, **_row_values(c)} for c in convs])
 
     async def get(
         self, conversation_id: uuid.UUID, *, for_update: bool = False
@@ -126,14 +146,25 @@ class ConversationRepository:
             query = query.with_for_update(skip_locked=True)
         return await self._one(query, for_update=False)
 
-    async def find_for_identity(
-        self, channel: str, address: str, inbox_id: uuid.UUID, *, for_update: bool = False
-    ) -> Conversation | None:
-        """The conversation in `inbox_id` of whoever owns this identity, in one query."""
-        query = _FIND_FOR_IDENTITY_LOCKED if for_update and self._lock_rows else _FIND_FOR_IDENTITY
-        params = {"channel": channel, "address": address, "inbox_id": inbox_id}
-        row = (await self._conn.execute(query, params)).first()
-        return _from_row(row) if row else None
+    async def find_for_addresses(
+        self, channel: str, addresses: Collection[str], inbox_id: uuid.UUID, *, for_update: bool
+    ) -> dict[str, Conversation]:
+        """The conversation in `inbox_id` of whoever owns each address, if they have one."""
+        if not addresses:
+            return {}
+        dialect = self._conn.dialect.name
+        params = {"channel": channel, "addresses": sorted(addresses)}
+        owners = {
+            r.customer_id: r.address for r in await self._conn.execute(_OWNERS[dialect], params)
+        }
+        if not owners:
+            return {}
+        locked = for_update and self._lock_rows
+        query = (_FOR_CUSTOMERS_LOCKED if locked else _FOR_CUSTOMERS)[dialect]
+        rows = (
+            await self._conn.execute(query, {"inbox_id": inbox_id, "customer_ids": sorted(owners)})
+        ).all()
+        return {owners[row.customer_id]: _from_row(row) for row in rows}
 
     async def assigned_to(
         self, agent_id: uuid.UUID, *, for_update: bool = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +27,23 @@ class StoredEvent:
     agent_id: uuid.UUID | None
     queue: str | None
     payload: dict[str, Any]
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "occurred_at": self.occurred_at,
+            "actor": self.actor,
+            "conversation_id": self.conversation_id,
+            "agent_id": self.agent_id,
+            "queue": self.queue,
+            "payload": self.payload,
+        }
+
+    @functools.cached_property
+    def json_text(self) -> str:
+        """`as_json` encoded, once per event however many subscribers it goes to."""
+        return json.dumps(self.as_json(), separators=(",", ":"), ensure_ascii=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -58,8 +77,8 @@ class EventRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def append(self, batch: Sequence[Event]) -> int:
-        """Insert `batch` with consecutive sequence numbers; return the last one.
+    async def append(self, batch: Sequence[Event]) -> list[StoredEvent]:
+        """Insert `batch` with consecutive sequence numbers; return it as stored.
 
         Call this last in the transaction: the counter row stays locked until commit,
         which is what makes commit order equal sequence order, and holding it for the
@@ -68,23 +87,21 @@ class EventRepository:
         result = await self._conn.execute(_ALLOCATE, {"n": len(batch)})
         last = int(result.scalar_one())
         first = last - len(batch) + 1
-        await self._conn.execute(
-            events.insert(),
-            [
-                {
-                    "seq": first + i,
-                    "type": str(e.type),
-                    "occurred_at": e.occurred_at,
-                    "actor": e.actor,
-                    "conversation_id": e.conversation_id,
-                    "agent_id": e.agent_id,
-                    "queue": e.queue,
-                    "payload": e.payload,
-                }
-                for i, e in enumerate(batch)
-            ],
-        )
-        return last
+        stored = [
+            StoredEvent(
+                seq=first + i,
+                type=str(e.type),
+                occurred_at=e.occurred_at,
+                actor=e.actor,
+                conversation_id=e.conversation_id,
+                agent_id=e.agent_id,
+                queue=e.queue,
+                payload=e.payload,
+            )
+            for i, e in enumerate(batch)
+        ]
+        await self._conn.execute(events.insert(), [e.row() for e in stored])
+        return stored
 
     async def head(self) -> int:
         return int((await self._conn.execute(sa.select(event_sequence.c.last_seq))).scalar_one())

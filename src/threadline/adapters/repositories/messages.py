@@ -3,30 +3,34 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from threadline.adapters.repositories.sets import DIALECTS, one_of
 from threadline.adapters.schema import messages
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType
 
 # Hot-path statements, built once (see conversations._SAVE for why).
 _COLUMNS = [c.name for c in messages.columns]
-_INSERT_NEW = {
-    name: insert(messages)
-    .values({c: sa.bindparam(c, type_=messages.c[c].type) for c in _COLUMNS})
-    .on_conflict_do_nothing(index_elements=["inbox_id", "external_id"])
-    .returning(messages.c.id)
-    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+_STORED_EXTERNAL_IDS = {
+    dialect: sa.select(messages.c.external_id, messages.c.id, messages.c.conversation_id).where(
+        messages.c.inbox_id == sa.bindparam("inbox_id", type_=messages.c.inbox_id.type),
+        one_of(messages.c.external_id, "external_ids", dialect),
+    )
+    for dialect in DIALECTS
 }
-_BY_EXTERNAL_ID = sa.select(messages).where(
-    messages.c.inbox_id == sa.bindparam("inbox_id", type_=messages.c.inbox_id.type),
-    messages.c.external_id == sa.bindparam("external_id"),
-)
+_INSERT = messages.insert().values({c: sa.bindparam(c, type_=messages.c[c].type) for c in _COLUMNS})
+
+
+@dataclass(frozen=True)
+class StoredRef:
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
 
 
 class MessageRepository:
@@ -35,17 +39,23 @@ class MessageRepository:
         self._lock_rows = lock_rows
 
     async def add(self, msg: Message) -> None:
-        await self._conn.execute(messages.insert().values(**_values(msg)))
+        await self.add_all([msg])
 
-    async def add_unless_duplicate(self, msg: Message) -> bool:
-        """Insert an inbound message; False if its inbox already has its external id."""
-        insert = _INSERT_NEW[self._conn.dialect.name]
-        return (await self._conn.execute(insert, _values(msg))).first() is not None
+    async def add_all(self, msgs: Sequence[Message]) -> None:
+        """Insert many in one round trip (an executemany)."""
+        if msgs:
+            await self._conn.execute(_INSERT, [_values(m) for m in msgs])
 
-    async def by_external_id(self, inbox_id: uuid.UUID, external_id: str) -> Message | None:
-        params = {"inbox_id": inbox_id, "external_id": external_id}
-        row = (await self._conn.execute(_BY_EXTERNAL_ID, params)).first()
-        return _from_row(row) if row else None
+    async def stored_external_ids(
+        self, inbox_id: uuid.UUID, external_ids: Collection[str]
+    ) -> dict[str, StoredRef]:
+        """Which of `external_ids` this inbox has stored, and as which message."""
+        if not external_ids:
+            return {}
+        params = {"inbox_id": inbox_id, "external_ids": sorted(external_ids)}
+        query = _STORED_EXTERNAL_IDS[self._conn.dialect.name]
+        rows = (await self._conn.execute(query, params)).all()
+        return {r.external_id: StoredRef(r.id, r.conversation_id) for r in rows}
 
     async def get(self, message_id: uuid.UUID, *, for_update: bool = False) -> Message | None:
         query = sa.select(messages).where(messages.c.id == message_id)

@@ -86,7 +86,7 @@ async def _pump(websocket: WebSocket, ctx: AppContext, sub: Subscription) -> Non
                     "fell behind: reconnect with the last seq" if sub.overflowed else "bye",
                 )
                 return
-            await websocket.send_json({"type": "event", "event": event.as_json()})
+            await websocket.send_text(f'{{"type":"event","event":{event.json_text}}}')
 
     async def receive() -> None:
         while True:

@@ -1,0 +1,81 @@
+"""The live stream takes this process's commits straight from the committer and reads
+the rest from the log: whichever way an event comes, every subscriber gets each one
+once, in sequence order."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from tests.support.clock import FakeClock
+from threadline.adapters.database import Database
+from threadline.adapters.stream import EventStream, Subscription
+from threadline.core.access import Principal
+from threadline.core.agents import Role
+from threadline.core.events import ACTOR_SYSTEM, Event, EventType
+from threadline.service.unit_of_work import Transactor, UnitOfWork
+
+SUPERVISOR = Principal(uuid.uuid4(), Role.SUPERVISOR, frozenset())
+
+
+def _write(tx: Transactor, clock: FakeClock, n: int):  # type: ignore[no-untyped-def]
+    async def use_case(uow: UnitOfWork) -> None:
+        for i in range(n):
+            uow.record(Event(EventType.CUSTOMER_CREATED, clock(), ACTOR_SYSTEM, payload={"i": i}))
+
+    return tx.write(use_case)
+
+
+async def _receive(sub: Subscription, count: int) -> list[int]:
+    seqs: list[int] = []
+    while len(seqs) < count:
+        event = await asyncio.wait_for(sub.queue.get(), timeout=5)
+        assert event is not None
+        seqs.append(event.seq)
+    return seqs
+
+
+async def test_commits_here_and_elsewhere_interleave_into_one_gapless_sequence(
+    database_url: str, clock: FakeClock
+) -> None:
+    db = Database(database_url)
+    # A long poll: events from "another process" must come because a local commit
+    # found a gap behind it and woke the tail, not because a poll happened by.
+    stream = EventStream(db, poll_seconds=30)
+    here = Transactor(db, stream.committed)
+    elsewhere = Transactor(db)  # another process: the stream hears nothing from it
+    await stream.open()
+    try:
+        sub = await stream.subscribe(SUPERVISOR, after=None)
+        start = sub.delivered
+        await _write(here, clock, 2)
+        await _write(elsewhere, clock, 3)
+        await _write(here, clock, 1)
+        await _write(here, clock, 2)
+        await asyncio.gather(*(_write(here, clock, 2) for _ in range(5)))
+        received = await _receive(sub, 18)
+        assert received == list(range(start + 1, start + 19))
+        assert sub.queue.empty()
+        assert stream.cursor == start + 18
+    finally:
+        await stream.stop()
+        await db.dispose()
+
+
+async def test_handed_over_events_equal_the_stored_ones(
+    database_url: str, clock: FakeClock
+) -> None:
+    db = Database(database_url)
+    stream = EventStream(db, poll_seconds=30)
+    tx = Transactor(db, stream.committed)
+    await stream.open()
+    try:
+        sub = await stream.subscribe(SUPERVISOR, after=None)
+        start = sub.delivered
+        await _write(tx, clock, 3)
+        live = [await asyncio.wait_for(sub.queue.get(), timeout=5) for _ in range(3)]
+        stored = await tx.read(lambda uow: uow.events.after(start, limit=10))
+        assert [e.json_text for e in live if e is not None] == [e.json_text for e in stored]
+    finally:
+        await stream.stop()
+        await db.dispose()
