@@ -9,6 +9,7 @@ import uuid
 
 from tests.support.clock import FakeClock
 from threadline.adapters.database import Database
+from threadline.adapters.repositories.events import StoredEvent
 from threadline.adapters.stream import EventStream, Subscription
 from threadline.core.access import Principal
 from threadline.core.agents import Role
@@ -77,5 +78,84 @@ async def test_handed_over_events_equal_the_stored_ones(
         stored = await tx.read(lambda uow: uow.events.after(start, limit=10))
         assert [e.json_text for e in live if e is not None] == [e.json_text for e in stored]
     finally:
+        await stream.stop()
+        await db.dispose()
+
+
+class GatedStream(EventStream):
+    """Holds each read of the log until the test opens the gate: a slow database."""
+
+    def __init__(self, db: Database, poll_seconds: float = 30) -> None:
+        super().__init__(db, poll_seconds=poll_seconds)
+        self.gate = asyncio.Event()
+        self.reading = asyncio.Event()
+
+    async def _page_after(self, seq: int) -> list[StoredEvent]:
+        self.reading.set()
+        await self.gate.wait()
+        return await super()._page_after(seq)
+
+
+async def test_events_handed_over_while_the_log_is_being_read_arrive_once_in_order(
+    database_url: str, clock: FakeClock
+) -> None:
+    db = Database(database_url)
+    stream = GatedStream(db)
+    here = Transactor(db, stream.committed)
+    elsewhere = Transactor(db)
+    stream.gate.set()
+    await stream.open()
+    try:
+        sub = await stream.subscribe(SUPERVISOR, after=None)
+        start = sub.delivered
+        stream.gate.clear()
+        stream.reading.clear()
+        await _write(elsewhere, clock, 1)  # start+1, unheard of
+        await _write(here, clock, 1)  # start+2: a gap behind it, so the tail reads
+        await asyncio.wait_for(stream.reading.wait(), timeout=5)
+        # While that read is held, the log gains start+3 from another process and this
+        # process commits start+4: it does not follow the cursor, so it is not handed
+        # over; the read, once released, returns all four.
+        await _write(elsewhere, clock, 1)
+        await _write(here, clock, 1)
+        stream.gate.set()
+        assert await _receive(sub, 4) == [start + 1, start + 2, start + 3, start + 4]
+        # Now the cursor is at the head: the next commit here is handed over directly
+        # even with the log unreadable.
+        stream.gate.clear()
+        await _write(here, clock, 2)
+        assert await _receive(sub, 2) == [start + 5, start + 6]
+        assert sub.queue.empty()
+        assert stream.cursor == start + 6
+    finally:
+        stream.gate.set()
+        await stream.stop()
+        await db.dispose()
+
+
+async def test_a_hand_over_during_a_polling_read_is_not_delivered_twice(
+    database_url: str, clock: FakeClock
+) -> None:
+    db = Database(database_url)
+    stream = GatedStream(db, poll_seconds=0.01)
+    here = Transactor(db, stream.committed)
+    stream.gate.set()
+    await stream.open()
+    try:
+        sub = await stream.subscribe(SUPERVISOR, after=None)
+        start = sub.delivered
+        stream.gate.clear()
+        stream.reading.clear()
+        await asyncio.wait_for(stream.reading.wait(), timeout=5)  # a poll, held
+        await _write(here, clock, 2)  # follows the cursor: handed over at once
+        assert await _receive(sub, 2) == [start + 1, start + 2]
+        stream.gate.set()  # the held read now finds the same two events in the log
+        await _write(here, clock, 1)
+        assert await _receive(sub, 1) == [start + 3]
+        await asyncio.sleep(0.1)  # a few more polls
+        assert sub.queue.empty()
+        assert stream.cursor == start + 3
+    finally:
+        stream.gate.set()
         await stream.stop()
         await db.dispose()

@@ -4,6 +4,7 @@ outcome it would have had alone, in order, and a refused one writes nothing."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -11,8 +12,13 @@ import sqlalchemy as sa
 from tests.support.clock import FakeClock
 from threadline.adapters.database import Database
 from threadline.adapters.schema import conversations, customers, messages
+from threadline.core.access import Principal
+from threadline.core.agents import Role
+from threadline.core.conversations import ConversationState
+from threadline.core.customers import make_identity
 from threadline.core.errors import DomainError, DuplicateExternalId
 from threadline.core.inboxes import Inbox
+from threadline.service import conversations as conversations_service
 from threadline.service import inbound, inboxes
 from threadline.service.inbound import Arrival, InboundMessage, IngestResult
 from threadline.service.unit_of_work import Transactor, UnitOfWork
@@ -81,6 +87,9 @@ async def test_a_new_customer_writing_twice_in_one_batch_gets_one_conversation(
     assert await _count(tx, conversations) == 1
     stored = await tx.read(lambda uow: uow.messages.for_conversation(one.conversation_id, limit=10))
     assert [(m.seq, m.body) for m in stored] == [(1, "hello"), (2, "are you there?")]
+    conv = await tx.read(lambda uow: uow.conversations.get(one.conversation_id))
+    assert conv is not None
+    assert conv.message_count == 2
 
 
 async def test_one_address_in_two_inboxes_gets_a_conversation_in_each(
@@ -137,3 +146,66 @@ async def test_concurrent_deliveries_of_one_external_id_store_it_once(
     assert sum(isinstance(o, IngestResult) for o in flat) == 1
     assert sum(isinstance(o, DuplicateExternalId) for o in flat) == 3
     assert await _count(tx, messages) == 2
+
+
+@pytest.mark.parametrize("has_conversation", [True, False])
+async def test_a_customer_writing_from_two_addresses_in_one_batch_keeps_one_conversation(
+    tx: Transactor, clock: FakeClock, has_conversation: bool
+) -> None:
+    web, other = await _inbox(tx, clock, "Web"), await _inbox(tx, clock, "Other")
+    # The customer exists (from another inbox), with a second address on the channel.
+    (first,) = await _ingest(tx, [Arrival(other, InboundMessage("+1", "hi"), clock())])
+    assert isinstance(first, IngestResult)
+    await tx.write(
+        lambda uow: uow.customers.add_identity(
+            first.customer_id, make_identity("api", "+2"), clock()
+        )
+    )
+    if has_conversation:
+        await _ingest(tx, [Arrival(web, InboundMessage("+1", "earlier"), clock())])
+    one, two = await _ingest(
+        tx,
+        [
+            Arrival(web, InboundMessage("+1", "from my phone"), clock()),
+            Arrival(web, InboundMessage("+2", "from my tablet"), clock()),
+        ],
+    )
+    assert isinstance(one, IngestResult)
+    assert isinstance(two, IngestResult)
+    assert one.conversation_id == two.conversation_id
+    assert one.customer_id == two.customer_id == first.customer_id
+    assert await _count(tx, customers) == 1
+    conv = await tx.read(lambda uow: uow.conversations.get(one.conversation_id))
+    assert conv is not None
+    assert conv.message_count == (3 if has_conversation else 2)
+
+
+async def test_a_closed_conversation_reopens_once_for_two_messages_in_one_batch(
+    tx: Transactor, clock: FakeClock
+) -> None:
+    inbox = await _inbox(tx, clock)
+    (opened,) = await _ingest(tx, [Arrival(inbox, InboundMessage("c1", "hello"), clock())])
+    assert isinstance(opened, IngestResult)
+    supervisor = Principal(uuid.uuid4(), Role.SUPERVISOR, frozenset())
+    await tx.write(
+        lambda uow: conversations_service.close(
+            uow, supervisor, opened.conversation_id, clock.advance(60)
+        )
+    )
+    one, two = await _ingest(
+        tx,
+        [
+            Arrival(inbox, InboundMessage("c1", "one more thing"), clock.advance(60)),
+            Arrival(inbox, InboundMessage("c1", "and another"), clock.advance(1)),
+        ],
+    )
+    assert isinstance(one, IngestResult)
+    assert isinstance(two, IngestResult)
+    assert one.conversation_id == two.conversation_id == opened.conversation_id
+    assert two.state is ConversationState.QUEUED
+    sessions = await tx.read(lambda uow: uow.conversations.sessions(opened.conversation_id))
+    assert len(sessions) == 2
+    stored = await tx.read(
+        lambda uow: uow.messages.for_conversation(opened.conversation_id, limit=10)
+    )
+    assert [m.session_id for m in stored[1:]] == [sessions[1].id, sessions[1].id]

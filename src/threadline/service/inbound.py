@@ -67,8 +67,9 @@ async def ingest_many(
     A refused message (invalid, or a duplicate external id, also within `arrivals`)
     gets its error as its outcome and writes nothing, so the others go on. Reads and
     writes are set-based: in the common case (each customer has a conversation here)
-    the batch costs three look-ups per inbox, one insert of all the messages and one
-    update of all the conversations, whatever its size.
+    the batch costs three look-ups per inbox (owners, conversations, stored external
+    ids), one insert of all the messages and one update of all the conversations,
+    whatever its size.
     """
     items: list[_Valid | DomainError] = []
     for arrival in arrivals:
@@ -90,7 +91,8 @@ async def ingest_many(
     # the check sees it.
     await uow.messages.add_all(batch.messages)
     if batch.queued_skills:
-        now = max(a.received_at for a in arrivals)
+        stored = zip(arrivals, outcomes, strict=True)
+        now = max(a.received_at for a, o in stored if isinstance(o, IngestResult))
         routed = await route_waiting(uow, now, skills=batch.queued_skills)
         assigned = {a.conversation_id: a.agent_id for a in routed}
         for i, outcome in enumerate(outcomes):
@@ -111,12 +113,14 @@ class _Valid:
 
 
 class _Batch:
-    """What a batch knows and has changed, keyed by inbox id and then by address or
-    external id: one customer may write to two inboxes in the same batch."""
+    """What a batch knows and has changed. One customer may write from two addresses,
+    or to two inboxes, in the same batch: conversations are keyed by inbox and
+    customer, owners by channel and address, stored external ids by inbox."""
 
     def __init__(self) -> None:
+        self.owners: dict[tuple[str, str], uuid.UUID] = {}
+        self.conversations: dict[tuple[uuid.UUID, uuid.UUID], Conversation] = {}
         self.stored: dict[tuple[uuid.UUID, str], StoredRef] = {}
-        self.conversations: dict[tuple[uuid.UUID, str], Conversation] = {}
         self.touched: dict[uuid.UUID, Conversation] = {}
         self.messages: list[Message] = []
         self.queued_skills: set[str] = set()
@@ -125,14 +129,24 @@ class _Batch:
         by_inbox: dict[Inbox, list[_Valid]] = {}
         for item in valid:
             by_inbox.setdefault(item.arrival.inbox, []).append(item)
-        for inbox, items in by_inbox.items():
+        # Inboxes in id order, each one's conversations in id order: one lock order for
+        # every batch, so concurrent batches cannot deadlock.
+        for inbox in sorted(by_inbox, key=lambda i: i.id):
+            items = by_inbox[inbox]
+            owners = await uow.customers.owners_of(
+                inbox.channel, {i.identity.address for i in items}
+            )
+            self.owners.update(((inbox.channel, a), c) for a, c in owners.items())
+            found = await uow.conversations.for_customers(
+                inbox.id, set(owners.values()), for_update=True
+            )
+            self.conversations.update(((inbox.id, c), conv) for c, conv in found.items())
+            # After the locks: a concurrent delivery of the same message to the same
+            # customer has committed by now, so this sees it and refuses the copy
+            # instead of failing the batch on the unique key.
             ids = {e for i in items if (e := i.arrival.message.external_id) is not None}
             stored = await uow.messages.stored_external_ids(inbox.id, ids)
             self.stored.update(((inbox.id, ext), ref) for ext, ref in stored.items())
-            found = await uow.conversations.find_for_addresses(
-                inbox.channel, {i.identity.address for i in items}, inbox.id, for_update=True
-            )
-            self.conversations.update(((inbox.id, a), conv) for a, conv in found.items())
 
     async def receive(self, uow: UnitOfWork, item: _Valid) -> IngestResult | DomainError:
         inbox, inbound, now = item.arrival.inbox, item.arrival.message, item.arrival.received_at
@@ -143,12 +157,14 @@ class _Batch:
                 message_id=str(ref.message_id),
                 conversation_id=str(ref.conversation_id),
             )
+        owner_key = (item.identity.channel, item.identity.address)
+        customer_id = self.owners.get(owner_key)
+        if customer_id is None:
+            customer_id = await _new_customer(uow, inbox, item.identity, inbound.display_name, now)
+            self.owners[owner_key] = customer_id
         message_id = uuid.uuid4()
-        conv = self.conversations.get((inbox.id, item.identity.address))
+        conv = self.conversations.get((inbox.id, customer_id))
         if conv is None:
-            customer_id = await uow.customers.owner_of(item.identity) or await _new_customer(
-                uow, inbox, item.identity, inbound.display_name, now
-            )
             conv = Conversation.open(
                 id=uuid.uuid4(),
                 customer_id=customer_id,
@@ -162,7 +178,7 @@ class _Batch:
                 message_id=message_id, now=now, new_session_id=conv.session_id
             )
             await uow.conversations.add(conv)
-            self.conversations[(inbox.id, item.identity.address)] = conv
+            self.conversations[(inbox.id, customer_id)] = conv
         else:
             previous_session = conv.session_id
             seq = conv.receive_customer_message(

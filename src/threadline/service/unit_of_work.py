@@ -116,7 +116,12 @@ class Transactor:
                 await asyncio.sleep(0.005 * conflicts)
                 continue
             if committed:
-                self._on_commit(committed)
+                try:
+                    self._on_commit(committed)
+                except Exception:
+                    # The transaction has committed: reporting it as failed would make
+                    # callers run it again. Listeners read the log and catch up.
+                    log.exception("commit listener failed")
             return result
 
     async def _attempt(self, use_case: UseCase[T]) -> tuple[T, list[StoredEvent]]:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.adapters.repositories.sets import DIALECTS, one_of
-from threadline.adapters.schema import conversation_sessions, conversations, customer_identities
+from threadline.adapters.schema import conversation_sessions, conversations
 from threadline.core.conversations import Conversation, ConversationState, WaitingOn
 from threadline.core.routing import WaitingConversation
 
@@ -41,20 +41,10 @@ _SAVE = (
     .where(conversations.c.id == sa.bindparam("_id"))
     .values({name: sa.bindparam(name, type_=conversations.c[name].type) for name in _MUTABLE})
 )
-# The batch look-up of `find_for_addresses`, as two single-table queries on purpose:
-# each is then read by its unique index whatever the statistics say, where the plan of
-# a join depends on estimates that are stale on freshly filled tables (measured: a
-# nested loop over every pair, 100 ms instead of 2 ms for 64 addresses).
-_OWNERS = {
-    dialect: sa.select(customer_identities.c.address, customer_identities.c.customer_id).where(
-        customer_identities.c.channel == sa.bindparam("channel"),
-        one_of(customer_identities.c.address, "addresses", dialect),
-    )
-    for dialect in DIALECTS
-}
-# Ordered by id so that concurrent batches lock rows in one order and cannot deadlock.
-# NO KEY UPDATE is the lock an UPDATE of non-key columns takes: it lets other
-# transactions insert messages that reference these rows meanwhile.
+# The conversations of many customers in one inbox. Ordered by id, so that concurrent
+# batches lock rows in one order and cannot deadlock. NO KEY UPDATE is the lock an
+# UPDATE of non-key columns takes: it lets other transactions insert messages that
+# reference these rows meanwhile.
 _FOR_CUSTOMERS = {
     dialect: sa.select(conversations)
     .where(
@@ -146,25 +136,17 @@ class ConversationRepository:
             query = query.with_for_update(skip_locked=True)
         return await self._one(query, for_update=False)
 
-    async def find_for_addresses(
-        self, channel: str, addresses: Collection[str], inbox_id: uuid.UUID, *, for_update: bool
-    ) -> dict[str, Conversation]:
-        """The conversation in `inbox_id` of whoever owns each address, if they have one."""
-        if not addresses:
-            return {}
-        dialect = self._conn.dialect.name
-        params = {"channel": channel, "addresses": sorted(addresses)}
-        owners = {
-            r.customer_id: r.address for r in await self._conn.execute(_OWNERS[dialect], params)
-        }
-        if not owners:
+    async def for_customers(
+        self, inbox_id: uuid.UUID, customer_ids: Collection[uuid.UUID], *, for_update: bool
+    ) -> dict[uuid.UUID, Conversation]:
+        """The conversation each of these customers has in `inbox_id`, if any, in one query."""
+        if not customer_ids:
             return {}
         locked = for_update and self._lock_rows
-        query = (_FOR_CUSTOMERS_LOCKED if locked else _FOR_CUSTOMERS)[dialect]
-        rows = (
-            await self._conn.execute(query, {"inbox_id": inbox_id, "customer_ids": sorted(owners)})
-        ).all()
-        return {owners[row.customer_id]: _from_row(row) for row in rows}
+        query = (_FOR_CUSTOMERS_LOCKED if locked else _FOR_CUSTOMERS)[self._conn.dialect.name]
+        params = {"inbox_id": inbox_id, "customer_ids": sorted(customer_ids)}
+        rows = (await self._conn.execute(query, params)).all()
+        return {row.customer_id: _from_row(row) for row in rows}
 
     async def assigned_to(
         self, agent_id: uuid.UUID, *, for_update: bool = False

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from threadline.adapters.repositories.sets import DIALECTS, one_of
 from threadline.adapters.schema import customer_identities, customers
 from threadline.core.customers import Customer, Identity
+
+# Who owns each of many addresses of one channel: one read by the primary key.
+_OWNERS = {
+    dialect: sa.select(customer_identities.c.address, customer_identities.c.customer_id).where(
+        customer_identities.c.channel == sa.bindparam("channel"),
+        one_of(customer_identities.c.address, "addresses", dialect),
+    )
+    for dialect in DIALECTS
+}
 
 
 class CustomerRepository:
@@ -63,6 +74,14 @@ class CustomerRepository:
             stmt.order_by(customers.c.created_at, customers.c.id).limit(limit).offset(offset)
         )
         return [_from_row(r) for r in rows.all()]
+
+    async def owners_of(self, channel: str, addresses: Collection[str]) -> dict[str, uuid.UUID]:
+        """The customer who owns each address of `channel` that has an owner."""
+        if not addresses:
+            return {}
+        params = {"channel": channel, "addresses": sorted(addresses)}
+        rows = await self._conn.execute(_OWNERS[self._conn.dialect.name], params)
+        return {r.address: r.customer_id for r in rows}
 
     async def owner_of(self, identity: Identity) -> uuid.UUID | None:
         row = (
