@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -80,8 +81,15 @@ def serve(
 
     settings = get_settings()
     run_db(settings.database_url, _check_schema)
+    app = create_app(settings)
+    # What is loaded by now (modules, the app) lives as long as the process: frozen,
+    # the garbage collector stops rescanning it. Without this, each full collection
+    # paused the event loop for ~65 ms, and every message in flight with it: those
+    # pauses were the pipeline benchmark's p99 (docs/performance.md).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host or settings.host,
         port=port if port is not None else settings.port,
         log_level=settings.log_level,
