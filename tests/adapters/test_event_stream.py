@@ -5,7 +5,11 @@ once, in sequence order."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
+
+import pytest
 
 from tests.support.clock import FakeClock
 from threadline.adapters.database import Database
@@ -36,58 +40,15 @@ async def _receive(sub: Subscription, count: int) -> list[int]:
     return seqs
 
 
-async def test_commits_here_and_elsewhere_interleave_into_one_gapless_sequence(
-    database_url: str, clock: FakeClock
-) -> None:
-    db = Database(database_url)
-    # A long poll: events from "another process" must come because a local commit
-    # found a gap behind it and woke the tail, not because a poll happened by.
-    stream = EventStream(db, poll_seconds=30)
-    here = Transactor(db, stream.committed)
-    elsewhere = Transactor(db)  # another process: the stream hears nothing from it
-    await stream.open()
-    try:
-        sub = await stream.subscribe(SUPERVISOR, after=None)
-        start = sub.delivered
-        await _write(here, clock, 2)
-        await _write(elsewhere, clock, 3)
-        await _write(here, clock, 1)
-        await _write(here, clock, 2)
-        await asyncio.gather(*(_write(here, clock, 2) for _ in range(5)))
-        received = await _receive(sub, 18)
-        assert received == list(range(start + 1, start + 19))
-        assert sub.queue.empty()
-        assert stream.cursor == start + 18
-    finally:
-        await stream.stop()
-        await db.dispose()
-
-
-async def test_handed_over_events_equal_the_stored_ones(
-    database_url: str, clock: FakeClock
-) -> None:
-    db = Database(database_url)
-    stream = EventStream(db, poll_seconds=30)
-    tx = Transactor(db, stream.committed)
-    await stream.open()
-    try:
-        sub = await stream.subscribe(SUPERVISOR, after=None)
-        start = sub.delivered
-        await _write(tx, clock, 3)
-        live = [await asyncio.wait_for(sub.queue.get(), timeout=5) for _ in range(3)]
-        stored = await tx.read(lambda uow: uow.events.after(start, limit=10))
-        assert [e.json_text for e in live if e is not None] == [e.json_text for e in stored]
-    finally:
-        await stream.stop()
-        await db.dispose()
-
-
 class GatedStream(EventStream):
-    """Holds each read of the log until the test opens the gate: a slow database."""
+    """Holds each read of the log while the test keeps the gate shut: a slow database."""
 
     def __init__(self, db: Database, poll_seconds: float = 30) -> None:
+        # A long poll by default: events from "another process" must come because a
+        # local commit found a gap behind it and woke the tail, not by a poll.
         super().__init__(db, poll_seconds=poll_seconds)
         self.gate = asyncio.Event()
+        self.gate.set()
         self.reading = asyncio.Event()
 
     async def _page_after(self, seq: int) -> list[StoredEvent]:
@@ -95,21 +56,65 @@ class GatedStream(EventStream):
         await self.gate.wait()
         return await super()._page_after(seq)
 
+    def hold_reads(self) -> None:
+        self.gate.clear()
+        self.reading.clear()
 
-async def test_events_handed_over_while_the_log_is_being_read_arrive_once_in_order(
-    database_url: str, clock: FakeClock
-) -> None:
-    db = Database(database_url)
-    stream = GatedStream(db)
-    here = Transactor(db, stream.committed)
-    elsewhere = Transactor(db)
-    stream.gate.set()
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+@contextlib.asynccontextmanager
+async def subscribed(stream: GatedStream) -> AsyncIterator[tuple[Subscription, int]]:
+    """The stream running, and a supervisor's subscription from the log's head."""
     await stream.open()
     try:
         sub = await stream.subscribe(SUPERVISOR, after=None)
-        start = sub.delivered
-        stream.gate.clear()
-        stream.reading.clear()
+        yield sub, sub.delivered
+    finally:
+        stream.gate.set()
+        await stream.stop()
+
+
+async def test_commits_here_and_elsewhere_interleave_into_one_gapless_sequence(
+    db: Database, clock: FakeClock
+) -> None:
+    stream = GatedStream(db)
+    here = Transactor(db, stream.committed)
+    elsewhere = Transactor(db)  # another process: the stream hears nothing from it
+    async with subscribed(stream) as (sub, start):
+        await _write(here, clock, 2)
+        await _write(elsewhere, clock, 3)
+        await _write(here, clock, 1)
+        await _write(here, clock, 2)
+        await asyncio.gather(*(_write(here, clock, 2) for _ in range(5)))
+        assert await _receive(sub, 18) == list(range(start + 1, start + 19))
+        assert sub.queue.empty()
+        assert stream.cursor == start + 18
+
+
+async def test_handed_over_events_equal_the_stored_ones(db: Database, clock: FakeClock) -> None:
+    stream = GatedStream(db)
+    tx = Transactor(db, stream.committed)
+    async with subscribed(stream) as (sub, start):
+        await _write(tx, clock, 3)
+        live = [await asyncio.wait_for(sub.queue.get(), timeout=5) for _ in range(3)]
+        stored = await tx.read(lambda uow: uow.events.after(start, limit=10))
+        assert [e.json_text for e in live if e is not None] == [e.json_text for e in stored]
+
+
+async def test_events_handed_over_while_the_log_is_being_read_arrive_once_in_order(
+    db: Database, clock: FakeClock
+) -> None:
+    stream = GatedStream(db)
+    here = Transactor(db, stream.committed)
+    elsewhere = Transactor(db)
+    async with subscribed(stream) as (sub, start):
+        stream.hold_reads()
         await _write(elsewhere, clock, 1)  # start+1, unheard of
         await _write(here, clock, 1)  # start+2: a gap behind it, so the tail reads
         await asyncio.wait_for(stream.reading.wait(), timeout=5)
@@ -122,30 +127,20 @@ async def test_events_handed_over_while_the_log_is_being_read_arrive_once_in_ord
         assert await _receive(sub, 4) == [start + 1, start + 2, start + 3, start + 4]
         # Now the cursor is at the head: the next commit here is handed over directly
         # even with the log unreadable.
-        stream.gate.clear()
+        stream.hold_reads()
         await _write(here, clock, 2)
         assert await _receive(sub, 2) == [start + 5, start + 6]
         assert sub.queue.empty()
         assert stream.cursor == start + 6
-    finally:
-        stream.gate.set()
-        await stream.stop()
-        await db.dispose()
 
 
 async def test_a_hand_over_during_a_polling_read_is_not_delivered_twice(
-    database_url: str, clock: FakeClock
+    db: Database, clock: FakeClock
 ) -> None:
-    db = Database(database_url)
     stream = GatedStream(db, poll_seconds=0.01)
     here = Transactor(db, stream.committed)
-    stream.gate.set()
-    await stream.open()
-    try:
-        sub = await stream.subscribe(SUPERVISOR, after=None)
-        start = sub.delivered
-        stream.gate.clear()
-        stream.reading.clear()
+    async with subscribed(stream) as (sub, start):
+        stream.hold_reads()
         await asyncio.wait_for(stream.reading.wait(), timeout=5)  # a poll, held
         await _write(here, clock, 2)  # follows the cursor: handed over at once
         assert await _receive(sub, 2) == [start + 1, start + 2]
@@ -155,7 +150,3 @@ async def test_a_hand_over_during_a_polling_read_is_not_delivered_twice(
         await asyncio.sleep(0.1)  # a few more polls
         assert sub.queue.empty()
         assert stream.cursor == start + 3
-    finally:
-        stream.gate.set()
-        await stream.stop()
-        await db.dispose()
