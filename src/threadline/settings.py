@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(default=3, ge=1, le=20)
     password_memory_kib: int = Field(default=65536, ge=1024, le=4 * 1024 * 1024)
     log_level: str = "info"
+    # Extra or replacement lexicons for the message classifier (*.toml, one language
+    # each; see src/threadline/lexicons/). None: the shipped English and Spanish.
+    lexicons_dir: Path | None = None
 
 
 @lru_cache(maxsize=1)

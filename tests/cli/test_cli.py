@@ -210,3 +210,42 @@ def test_the_demo_serves_demo_agents_and_simulated_customers(tmp_path: Path) -> 
         assert len(conversations) >= 2
         agents = {a["username"] for a in httpx.get(f"{base}/api/v1/agents", headers=headers).json()}
         assert {"alice", "bob", "carol", "sam", "ada"} <= agents
+
+
+def test_classify_prints_the_label_of_a_message_after_the_last_outbound() -> None:
+    closing = run("classify", "--after", "Anything else I can help with?", "no thanks")
+    act_on = run("classify", "--json", "--after", "Shall I cancel the order?", "ok")
+    assert closing.returncode == 0, closing.stderr
+    assert closing.stdout.strip() == "closing"
+    assert act_on.returncode == 0, act_on.stderr
+    assert '"kind": "substantive"' in act_on.stdout
+
+
+def test_classify_evaluates_a_labelled_file(tmp_path: Path) -> None:
+    labelled = tmp_path / "set.csv"
+    labelled.write_text(
+        "language,last_outbound,message,label\n"
+        'en,"Anything else?",no thanks,closing\n'
+        "en,Done.,thanks!,ineffectual\n"
+        "en,Done.,it still fails,substantive\n",
+        encoding="utf-8",
+    )
+    result = run("classify", "--evaluate", str(labelled))
+    assert result.returncode == 0, result.stderr
+    assert '"messages": 3' in result.stdout
+    assert '"precision": 1.0' in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (("classify",), "give the message to classify"),
+        (("classify", "--lexicons", "/nonexistent", "hi"), "not a directory"),
+        (("classify", "--evaluate", "/nonexistent.csv"), "cannot be read"),
+    ],
+)
+def test_classify_names_what_is_wrong(args: tuple[str, ...], complaint: str) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert complaint in result.stderr
+    assert "Traceback" not in result.stderr

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from threadline.adapters.database import Database
 from threadline.adapters.migrate import current as migration_current
 from threadline.adapters.migrate import upgrade as migration_upgrade
+from threadline.cli.classify import classify
 from threadline.core.agents import AgentStatus, Role
 from threadline.core.errors import DomainError
 from threadline.service import agents as agent_service
@@ -29,6 +30,7 @@ inbox_app = typer.Typer(help="Inboxes (where customer messages come in).", no_ar
 app.add_typer(db_app, name="db")
 app.add_typer(agent_app, name="agent")
 app.add_typer(inbox_app, name="inbox")
+app.command()(classify)
 
 DatabaseUrl = Annotated[
     str | None,
