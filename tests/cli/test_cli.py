@@ -249,3 +249,11 @@ def test_classify_names_what_is_wrong(args: tuple[str, ...], complaint: str) -> 
     assert result.returncode == 2
     assert complaint in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_a_bad_lexicon_directory_before_starting(tmp_path: Path) -> None:
+    (tmp_path / "xx.toml").write_text('language = "xx"\nnegatives = "no"\n', encoding="utf-8")
+    result = run("serve", "--port", "0", env={"THREADLINE_LEXICONS_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert "xx.toml: 'negatives' must be a list" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -25,6 +25,7 @@ from threadline.core.agents import (
     validate_limits,
     validate_skill,
 )
+from threadline.core.classify import OutboundContext
 from threadline.core.conversations import (
     CloseReason,
     Conversation,
@@ -286,7 +287,9 @@ def test_messages_in_an_assigned_conversation_reach_only_its_agent() -> None:
     conv = opened(skill="billing")
     conv.assign(ME, T0, actor=ACTOR_ROUTER, cause="routed")
     conv.receive_customer_message(message_id=uuid.uuid4(), now=T0, new_session_id=uuid.uuid4())
-    conv.record_agent_message(agent_id=ME, message_id=uuid.uuid4(), now=T0)
+    conv.record_agent_message(
+        agent_id=ME, message_id=uuid.uuid4(), now=T0, context=OutboundContext.STATEMENT
+    )
     received, sent = conv.events[-2:]
     watcher = Principal(OTHER, Role.AGENT, frozenset({"billing"}))
     for event in (received, sent):

@@ -114,3 +114,18 @@ def test_rules_are_data_a_new_language_needs_no_code() -> None:
 def test_a_classifier_needs_a_lexicon() -> None:
     with pytest.raises(ValueError, match="at least one lexicon"):
         Classifier([])
+
+
+@pytest.mark.parametrize(
+    "after",
+    ["Please reply YES to confirm the cancellation.", "Responda SÍ para confirmar la baja."],
+)
+def test_an_acknowledgement_of_a_request_to_answer_is_an_answer(after: str) -> None:
+    assert classifier.awaits_answer(after)
+    assert kind("ok", after) is MessageKind.SUBSTANTIVE
+
+
+def test_an_invitation_is_not_a_closing_question() -> None:
+    invitation = "Your refund is on its way. Let me know if there is anything else."
+    assert not classifier.is_closing_question(invitation)
+    assert kind("that's all I needed, thanks", invitation) is MessageKind.INEFFECTUAL

@@ -23,6 +23,7 @@ from hypothesis.stateful import (
 )
 
 from threadline.core import pacing
+from threadline.core.classify import MessageKind, OutboundContext
 from threadline.core.conversations import (
     ALLOWED_TRANSITIONS,
     CloseReason,
@@ -69,7 +70,9 @@ def customer_writes(conv: Conversation, now: datetime) -> int:
 
 
 def agent_writes(conv: Conversation, agent: uuid.UUID, now: datetime) -> int:
-    return conv.record_agent_message(agent_id=agent, message_id=new_id(), now=now)
+    return conv.record_agent_message(
+        agent_id=agent, message_id=new_id(), now=now, context=OutboundContext.STATEMENT
+    )
 
 
 def assigned_conv(*, agent: uuid.UUID = AGENT_A, channel: str = "web") -> Conversation:
@@ -910,3 +913,45 @@ def test_only_assigned_or_inactive_work_can_be_requeued(state: ConversationState
     with pytest.raises(InvalidTransition):
         conv.requeue(at(500), actor=ACTOR_ROUTER, cause="agent_offline")
     assert conv.state is state
+
+
+def _assigned_waiting_on_customer() -> Conversation:
+    conv = open_conv()
+    customer_writes(conv, T0)
+    conv.assign(AGENT_A, at(1), actor=ACTOR_ROUTER, cause="routed")
+    agent_writes(conv, AGENT_A, at(30))
+    return conv
+
+
+def test_an_ineffectual_message_changes_nothing_but_the_thread() -> None:
+    conv = _assigned_waiting_on_customer()
+    pace, count = conv.pace, conv.message_count
+    conv.events.clear()
+    conv.receive_customer_message(
+        message_id=new_id(), now=at(40), new_session_id=new_id(), kind=MessageKind.INEFFECTUAL
+    )
+    assert conv.waiting_on is WaitingOn.CUSTOMER
+    assert conv.respond_by is None
+    assert conv.pace == pace
+    assert conv.state is ConversationState.ASSIGNED
+    assert conv.message_count == count + 1
+    assert [(e.type, e.payload["kind"]) for e in conv.events] == [
+        (EventType.MESSAGE_RECEIVED, "ineffectual")
+    ]
+
+
+def test_a_closing_message_closes_the_session_once() -> None:
+    conv = _assigned_waiting_on_customer()
+    session = conv.session_id
+    for n in range(2):  # a second "no" to a closed conversation closes nothing more
+        conv.events.clear()
+        conv.receive_customer_message(
+            message_id=new_id(), now=at(40 + n), new_session_id=new_id(), kind=MessageKind.CLOSING
+        )
+        assert conv.state is ConversationState.CLOSED
+        assert conv.session_id == session
+        closes = [e for e in conv.events if e.type is EventType.CLOSED]
+        assert [e.payload["reason"] for e in closes] == (
+            ["customer_declined_more_help"] if n == 0 else []
+        )
+    assert conv.assigned_agent_id is None

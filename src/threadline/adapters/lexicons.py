@@ -3,6 +3,7 @@ any `*.toml` in a configured directory, which add languages or replace shipped o
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from importlib import resources
@@ -11,7 +12,8 @@ from typing import Any
 
 from threadline.core.classify import Classifier, Lexicon
 
-_LISTS = ("closing_questions", "negatives", "done", "acknowledgements", "fillers")
+_LISTS = ("closing_questions", "requests", "negatives", "done", "acknowledgements", "fillers")
+_PATTERNS = ("closing_questions", "requests")
 
 
 class LexiconError(ValueError):
@@ -35,13 +37,14 @@ def parse_lexicon(text: str, source: str) -> Lexicon:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise LexiconError(f"{source}: '{key}' must be a list of non-empty strings")
         lists[key] = tuple(value)
-    for pattern in lists["closing_questions"]:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise LexiconError(
-                f"{source}: closing_questions: bad regular expression {pattern!r}: {exc}"
-            ) from exc
+    for key in _PATTERNS:
+        for pattern in lists[key]:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise LexiconError(
+                    f"{source}: {key}: bad regular expression {pattern!r}: {exc}"
+                ) from exc
     return Lexicon(
         language=language,
         closing_questions=lists["closing_questions"],
@@ -50,6 +53,7 @@ def parse_lexicon(text: str, source: str) -> Lexicon:
         acknowledgements=lists["acknowledgements"],
         fillers=lists["fillers"],
         emoji=lists["emoji"],
+        requests=lists["requests"],
     )
 
 
@@ -75,3 +79,9 @@ def load_lexicons(extra_dir: Path | None = None) -> list[Lexicon]:
 
 def load_classifier(extra_dir: Path | None = None) -> Classifier:
     return Classifier(load_lexicons(extra_dir))
+
+
+@functools.cache
+def shipped_classifier() -> Classifier:
+    """The classifier with the shipped lexicons only, built once per process."""
+    return load_classifier()

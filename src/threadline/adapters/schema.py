@@ -134,6 +134,8 @@ conversations = sa.Table(
     sa.Column("last_customer_message_at", UTCDateTime, nullable=True),
     sa.Column("last_outbound_at", UTCDateTime, nullable=True),
     sa.Column("message_count", sa.Integer, nullable=False, server_default="0"),
+    # core.classify.OutboundContext of the last agent/bot message: how a reply is read.
+    sa.Column("last_outbound", sa.String(24), nullable=False, server_default="none"),
     sa.Column("opened_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # One persistent thread per customer per inbox (DESIGN.md §1).
@@ -170,6 +172,8 @@ messages = sa.Table(
     sa.Column("delivery_status", sa.String(16), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("status_updated_at", UTCDateTime, nullable=False),
+    # Inbound only: core.classify.MessageKind, what the message meant for the workflow.
+    sa.Column("kind", sa.String(16), nullable=True),
     # A provider retry carries the same id: the second insert fails and nothing changes.
     sa.UniqueConstraint("inbox_id", "external_id"),
     sa.UniqueConstraint("conversation_id", "seq"),

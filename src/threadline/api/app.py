@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from threadline import __version__
 from threadline.adapters.database import Database
+from threadline.adapters.lexicons import load_classifier
 from threadline.adapters.stream import EventStream
 from threadline.api import errors
 from threadline.api.background import RoutingLoop
@@ -35,12 +36,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         db = Database(settings.database_url, pool_size=settings.db_pool_size)
         event_stream = EventStream(db, poll_seconds=settings.stream_poll_seconds)
         tx = Transactor(db, event_stream.committed)
+        classifier = load_classifier(settings.lexicons_dir)
         ctx = AppContext(
             settings=settings,
             db=db,
             tx=tx,
             stream=event_stream,
-            ingest=IngestBatcher(tx),
+            ingest=IngestBatcher(tx, classifier),
+            classifier=classifier,
             clock=clock,
         )
         await event_stream.open()

@@ -10,6 +10,7 @@ from fastapi import Request, WebSocket
 
 from threadline.adapters.database import Database
 from threadline.adapters.stream import EventStream
+from threadline.core.classify import Classifier
 from threadline.core.time import require_utc
 from threadline.service.batching import IngestBatcher
 from threadline.service.unit_of_work import Transactor
@@ -29,6 +30,7 @@ class AppContext:
     tx: Transactor
     stream: EventStream
     ingest: IngestBatcher
+    classifier: Classifier
     clock: Clock
 
     def now(self) -> datetime:

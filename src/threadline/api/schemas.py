@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from threadline.adapters.repositories.events import StoredEvent
 from threadline.core.agents import MAX_CONCURRENCY, Agent, AgentStatus, Role
+from threadline.core.classify import MessageKind, OutboundContext
 from threadline.core.conversations import Conversation, ConversationState, WaitingOn
 from threadline.core.customers import Identity
 from threadline.core.inboxes import Inbox
@@ -170,6 +171,11 @@ class ConversationOut(BaseModel):
     updated_at: datetime
     last_customer_message_at: datetime | None
     last_outbound_at: datetime | None
+    last_outbound: OutboundContext = Field(
+        description="What the last agent or bot message asked of the customer, which "
+        "decides how their reply is read: none, statement, awaits_answer or "
+        "closing_question."
+    )
 
     @classmethod
     def of(cls, c: Conversation) -> ConversationOut:
@@ -189,6 +195,7 @@ class ConversationOut(BaseModel):
             updated_at=c.updated_at,
             last_customer_message_at=c.last_customer_message_at,
             last_outbound_at=c.last_outbound_at,
+            last_outbound=c.last_outbound,
         )
 
 
@@ -205,6 +212,11 @@ class MessageOut(BaseModel):
     delivery_status: DeliveryStatus
     created_at: datetime
     status_updated_at: datetime
+    kind: MessageKind | None = Field(
+        description="Inbound messages: closing (a 'no' to 'anything else?', which closed "
+        "the session), ineffectual (thanks or acknowledgement: shown, but the agent is "
+        "not waited on) or substantive. Null for outbound messages."
+    )
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
@@ -221,6 +233,7 @@ class MessageOut(BaseModel):
             delivery_status=m.delivery_status,
             created_at=m.created_at,
             status_updated_at=m.status_updated_at,
+            kind=m.kind,
         )
 
 

@@ -11,6 +11,7 @@ import typer
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from threadline.adapters.database import Database
+from threadline.adapters.lexicons import LexiconError, load_classifier
 from threadline.adapters.migrate import current as migration_current
 from threadline.adapters.migrate import upgrade as migration_upgrade
 from threadline.cli.classify import classify
@@ -82,6 +83,10 @@ def serve(
     from threadline.api.app import create_app
 
     settings = get_settings()
+    try:
+        load_classifier(settings.lexicons_dir)  # refuse bad lexicons before serving
+    except LexiconError as exc:
+        raise fail(str(exc)) from None
     run_db(settings.database_url, _check_schema)
     app = create_app(settings)
     # What is loaded by now (modules, the app) lives as long as the process: frozen,

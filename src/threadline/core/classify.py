@@ -25,6 +25,17 @@ class MessageKind(enum.StrEnum):
     SUBSTANTIVE = "substantive"
 
 
+class OutboundContext(enum.StrEnum):
+    """What the conversation's last outbound message asked of the customer: all a
+    reply's classification needs to know about it, so a conversation keeps this
+    instead of the text."""
+
+    NONE = "none"  # nothing sent yet: a first message is always answered
+    STATEMENT = "statement"
+    AWAITS_ANSWER = "awaits_answer"  # a question, or "reply YES to confirm"
+    CLOSING_QUESTION = "closing_question"  # "anything else I can help with?"
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """One language's rules. Phrases are matched word by word after normalisation
@@ -47,6 +58,10 @@ class Lexicon:
     fillers: tuple[str, ...]
     # Emoji that acknowledge (👍 🙏); any other emoji is content.
     emoji: tuple[str, ...] = ()
+    # Regular expressions over the normalised outbound message that ask the customer
+    # to answer or act without a question mark ("reply YES to confirm"): an "ok" to
+    # those is an answer, as to a question.
+    requests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,10 @@ class _Role(enum.IntEnum):
 _MODIFIERS = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff]")
 _LINK_OR_NUMBER = re.compile(r"\d|@|https?:|www\.")
 _REPEATS = re.compile(r"(.)\1+")
+
+
+def _asks(text: str) -> bool:
+    return "?" in text or "¿" in text
 
 
 def _fold(word: str) -> str:
@@ -107,6 +126,7 @@ class Classifier:
             raise ValueError("a classifier needs at least one lexicon")
         self.languages = tuple(lex.language for lex in lexicons)
         self._closing = [re.compile(p) for lex in lexicons for p in lex.closing_questions]
+        self._requests = [re.compile(p) for lex in lexicons for p in lex.requests]
         phrases: dict[tuple[str, ...], _Role] = {}
         for lex in lexicons:
             for role, group in (
@@ -127,32 +147,49 @@ class Classifier:
         self._longest = max((len(k) for k in phrases), default=1)
 
     def is_closing_question(self, outbound: str) -> bool:
+        """A question whether the customer needs anything more. An invitation without
+        a question mark ("let me know if there is anything else") is not one: the
+        customer's "that's all, thanks" then acknowledges, it does not answer."""
         text = normalise(outbound)
-        return any(p.search(text) for p in self._closing)
+        return _asks(outbound) and any(p.search(text) for p in self._closing)
+
+    def awaits_answer(self, outbound: str) -> bool:
+        """Whether the outbound message waits for the customer's answer or action."""
+        text = normalise(outbound)
+        return _asks(outbound) or any(p.search(text) for p in self._requests)
+
+    def context_of(self, outbound: str | None) -> OutboundContext:
+        if outbound is None or not outbound.strip():
+            return OutboundContext.NONE
+        if self.is_closing_question(outbound):
+            return OutboundContext.CLOSING_QUESTION
+        if self.awaits_answer(outbound):
+            return OutboundContext.AWAITS_ANSWER
+        return OutboundContext.STATEMENT
 
     def classify(self, message: str, *, after: str | None) -> Classification:
         """`after` is the last outbound message of the conversation, None if none."""
-        if "?" in message or "¿" in message:
+        return self.classify_in(message, self.context_of(after))
+
+    def classify_in(self, message: str, context: OutboundContext) -> Classification:
+        if _asks(message):
             return Classification(MessageKind.SUBSTANTIVE, "asks a question")
         if _LINK_OR_NUMBER.search(message.casefold()):
             return Classification(MessageKind.SUBSTANTIVE, "carries a number or a link")
-        words = tokens(message)
-        roles = self._cover(words)
+        roles = self._cover(tokens(message))
         if roles is None:
             return Classification(MessageKind.SUBSTANTIVE, "says something new")
         strongest = max(roles, default=_Role.FILLER)
-        previous = (after or "").strip()
-        closing_question = bool(previous) and self.is_closing_question(previous)
-        if closing_question and strongest >= _Role.DONE:
+        if context is OutboundContext.CLOSING_QUESTION and strongest >= _Role.DONE:
             return Classification(MessageKind.CLOSING, "a negative answer to a closing question")
         if strongest is _Role.NEGATIVE:
             return Classification(MessageKind.SUBSTANTIVE, "answers no to a question")
         if strongest is _Role.DONE and _Role.ACKNOWLEDGEMENT not in roles:
             # "nothing" after "your parcel was delivered" may well mean "nothing came".
             return Classification(MessageKind.SUBSTANTIVE, "says nothing came or is needed")
-        if not previous:
+        if context is OutboundContext.NONE:
             return Classification(MessageKind.SUBSTANTIVE, "opens the conversation")
-        if not closing_question and ("?" in previous or "¿" in previous):
+        if context is OutboundContext.AWAITS_ANSWER:
             # "ok" to "shall I cancel it?" is a decision the agent must act on.
             return Classification(MessageKind.SUBSTANTIVE, "answers the agent's question")
         if strongest is _Role.FILLER:
@@ -160,22 +197,23 @@ class Classifier:
         return Classification(MessageKind.INEFFECTUAL, "thanks or acknowledgement only")
 
     def _cover(self, words: list[str]) -> list[_Role] | None:
-        """The roles of the phrases that cover `words` exactly, longest match first, or
-        None when some word belongs to no phrase."""
+        """The roles of the fewest phrases that cover `words` exactly, or None when no
+        covering exists. Dynamic programming, not greedy: "no that's all i needed" is
+        "no" + "that's all i needed", though "no that's all" is a phrase too."""
         if not words:
             return None
-        roles: list[_Role] = []
-        i = 0
-        while i < len(words):
-            for size in range(min(self._longest, len(words) - i), 0, -1):
-                role = self._phrases.get(tuple(words[i : i + size]))
-                if role is not None:
-                    roles.append(role)
-                    i += size
-                    break
-            else:
-                return None
-        return roles
+        best: list[list[_Role] | None] = [None] * (len(words) + 1)
+        best[0] = []
+        for end in range(1, len(words) + 1):
+            for size in range(1, min(self._longest, end) + 1):
+                before = best[end - size]
+                role = self._phrases.get(tuple(words[end - size : end]))
+                if before is None or role is None:
+                    continue
+                current = best[end]
+                if current is None or len(before) + 1 < len(current):
+                    best[end] = [*before, role]
+        return best[len(words)]
 
 
 def evaluate(

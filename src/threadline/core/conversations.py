@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from threadline.core import pacing
+from threadline.core.classify import MessageKind, OutboundContext
 from threadline.core.errors import Forbidden, InvalidInput, InvalidTransition
 from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
 
@@ -80,6 +81,8 @@ class Conversation:
     # Messages are numbered within the conversation: timestamps can collide, the
     # thread's order must not.
     message_count: int = 0
+    # What the last agent or bot message asked of the customer: how their reply is read.
+    last_outbound: OutboundContext = OutboundContext.NONE
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     # -- construction -------------------------------------------------------------
@@ -127,11 +130,22 @@ class Conversation:
     # -- customer and agent messages ------------------------------------------------
 
     def receive_customer_message(
-        self, *, message_id: uuid.UUID, now: datetime, new_session_id: uuid.UUID
+        self,
+        *,
+        message_id: uuid.UUID,
+        now: datetime,
+        new_session_id: uuid.UUID,
+        kind: MessageKind = MessageKind.SUBSTANTIVE,
     ) -> int:
         """A customer wrote: returns the message's number in the thread.
 
-        Reopens a closed conversation as a new session."""
+        `kind` is what the message means for the workflow (DESIGN.md §5), as the
+        classifier read it after `last_outbound`. Substantive: the agent is waited on
+        again, and a closed conversation reopens as a new session. Ineffectual (thanks,
+        ok): stored and shown, nothing else changes. Closing (a "no" to "anything
+        else?"): the session closes."""
+        if kind is not MessageKind.SUBSTANTIVE:
+            return self._receive_without_reply(message_id, now, kind)
         timing = pacing.timing_for(self.channel)
         if self.state is ConversationState.CLOSED:
             self._move(ConversationState.QUEUED, now)
@@ -155,6 +169,20 @@ class Conversation:
             # do not push the promise further out.
             self.waiting_on = WaitingOn.AGENT
             self.respond_by = pacing.respond_by(now, self.pace, timing)
+        return self._count_customer_message(message_id, now, MessageKind.SUBSTANTIVE)
+
+    def _receive_without_reply(
+        self, message_id: uuid.UUID, now: datetime, kind: MessageKind
+    ) -> int:
+        # Waiting, respond-by and pace stay as they were: nothing here asks for an answer.
+        number = self._count_customer_message(message_id, now, kind)
+        if kind is MessageKind.CLOSING and self.state is not ConversationState.CLOSED:
+            self.close(now, actor=ACTOR_CUSTOMER, reason=CloseReason.CUSTOMER_DECLINED_MORE_HELP)
+        return number
+
+    def _count_customer_message(
+        self, message_id: uuid.UUID, now: datetime, kind: MessageKind
+    ) -> int:
         self.last_customer_message_at = now
         self.updated_at = now
         self.message_count += 1
@@ -164,14 +192,21 @@ class Conversation:
             ACTOR_CUSTOMER,
             **self._audience(),
             message_id=str(message_id),
+            kind=str(kind),
             respond_by=self.respond_by.isoformat() if self.respond_by else None,
         )
         return self.message_count
 
     def record_agent_message(
-        self, *, agent_id: uuid.UUID, message_id: uuid.UUID, now: datetime
+        self,
+        *,
+        agent_id: uuid.UUID,
+        message_id: uuid.UUID,
+        now: datetime,
+        context: OutboundContext,
     ) -> int:
-        """The assigned agent replied: returns the message's number in the thread."""
+        """The assigned agent replied: returns the message's number in the thread.
+        `context` is what the message asks of the customer (`Classifier.context_of`)."""
         if self.state is not ConversationState.ASSIGNED:
             raise InvalidTransition(
                 f"cannot send in a {self.state} conversation; it must be assigned to you",
@@ -181,6 +216,7 @@ class Conversation:
             raise Forbidden("only the assigned agent can send in this conversation")
         self.waiting_on = WaitingOn.CUSTOMER
         self.respond_by = None
+        self.last_outbound = context
         self.last_outbound_at = now
         self.updated_at = now
         self.message_count += 1

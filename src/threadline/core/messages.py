@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from threadline.core.classify import MessageKind
 from threadline.core.errors import InvalidInput, InvalidTransition
 
 # WhatsApp's limit for one text message, the largest of the channels we serve; a
@@ -82,3 +83,5 @@ class Message:
     status_updated_at: datetime
     sender_agent_id: uuid.UUID | None = None
     external_id: str | None = None
+    # Inbound only: what the message meant for the workflow (DESIGN.md §5).
+    kind: MessageKind | None = None

@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy.exc import OperationalError
 
 from threadline.adapters.worker import BackgroundWorker
+from threadline.core.classify import Classifier
 from threadline.core.errors import DomainError, Unauthenticated
 from threadline.core.inboxes import Inbox
 from threadline.service import auth, inbound
@@ -45,8 +46,9 @@ class _Item:
 
 
 class IngestBatcher(BackgroundWorker):
-    def __init__(self, tx: Transactor) -> None:
+    def __init__(self, tx: Transactor, classifier: Classifier | None = None) -> None:
         self._tx = tx
+        self._classifier = classifier
         self._pending: list[_Item] = []
         self._in_flight: list[_Item] = []
         self._wake = asyncio.Event()
@@ -108,7 +110,7 @@ class IngestBatcher(BackgroundWorker):
                 for item in live
                 if (inbox := inboxes[item.token]) is not None
             ]
-            stored = iter(await inbound.ingest_many(uow, arrivals))
+            stored = iter(await inbound.ingest_many(uow, arrivals, self._classifier))
             return [
                 next(stored)
                 if inboxes[item.token] is not None

@@ -7,16 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from threadline.adapters.lexicons import shipped_classifier
 from threadline.adapters.repositories.conversations import ConversationFilter
 from threadline.adapters.repositories.events import StoredEvent
 from threadline.core.access import Principal, can_view, require_manage
 from threadline.core.agents import AgentStatus, validate_skill
+from threadline.core.classify import Classifier
 from threadline.core.conversations import CloseReason, Conversation, ConversationState
 from threadline.core.customers import Customer, Identity
 from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.events import actor_agent
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
-from threadline.service.routing import route_waiting
+from threadline.service.routing import release_and_route, route_waiting
 from threadline.service.unit_of_work import UnitOfWork
 
 # A timeline page large enough for months of a busy thread; the API pages beyond it.
@@ -84,12 +86,22 @@ async def list_for(
 
 
 async def send_message(
-    uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, text: str, now: datetime
+    uow: UnitOfWork,
+    principal: Principal,
+    conversation_id: uuid.UUID,
+    text: str,
+    now: datetime,
+    classifier: Classifier | None = None,
 ) -> Message:
+    """`classifier` reads what the message asks of the customer, which decides how
+    their reply will be read (the shipped lexicons when None)."""
     body = clean_body(text)
     conv = await _visible(uow, principal, conversation_id, lock=True)
     message_id = uuid.uuid4()
-    seq = conv.record_agent_message(agent_id=principal.agent_id, message_id=message_id, now=now)
+    context = (classifier or shipped_classifier()).context_of(body)
+    seq = conv.record_agent_message(
+        agent_id=principal.agent_id, message_id=message_id, now=now, context=context
+    )
     message = Message(
         id=message_id,
         conversation_id=conv.id,
@@ -126,7 +138,7 @@ async def close(
     await uow.conversations.save(conv)
     uow.collect(conv)
     if freed is not None:
-        await _release_and_route(uow, freed, now)
+        await release_and_route(uow, freed, now)
     return conv
 
 
@@ -162,7 +174,7 @@ async def transfer(
         await uow.conversations.save(conv)
         uow.collect(conv)
         if previous is not None:
-            await _release_and_route(uow, previous, now)
+            await release_and_route(uow, previous, now)
         return conv
     assert to_queue is not None
     conv.transfer_to_skill(validate_skill(to_queue), now, actor=actor)
@@ -172,11 +184,3 @@ async def transfer(
         await uow.agents.release_slot(previous)
     await route_waiting(uow, now, skills=None)
     return conv
-
-
-async def _release_and_route(uow: UnitOfWork, agent_id: uuid.UUID, now: datetime) -> None:
-    """An agent has a free slot: give them the best waiting work from their skills."""
-    await uow.agents.release_slot(agent_id)
-    agent = await uow.agents.get(agent_id)
-    if agent is not None and agent.skills:
-        await route_waiting(uow, now, skills=agent.skills)

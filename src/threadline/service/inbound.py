@@ -8,14 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from threadline.adapters.lexicons import shipped_classifier
 from threadline.adapters.repositories.messages import StoredRef
-from threadline.core.conversations import Conversation, ConversationState
+from threadline.core.classify import Classifier, MessageKind
+from threadline.core.conversations import CloseReason, Conversation, ConversationState
 from threadline.core.customers import Customer, Identity, make_identity
 from threadline.core.errors import DomainError, DuplicateExternalId
 from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
-from threadline.service.routing import route_waiting
+from threadline.service.routing import release_and_route, route_waiting
 from threadline.service.unit_of_work import UnitOfWork
 
 
@@ -60,9 +62,13 @@ async def ingest(
 
 
 async def ingest_many(
-    uow: UnitOfWork, arrivals: Sequence[Arrival]
+    uow: UnitOfWork, arrivals: Sequence[Arrival], classifier: Classifier | None = None
 ) -> list[IngestResult | DomainError]:
     """`ingest` for many messages in one transaction, in order; one outcome each.
+
+    Each message is classified against its conversation's last outbound message
+    (`classifier`, the shipped lexicons when None): thanks and acknowledgements are
+    stored without waking the agent, a "no" to "anything else?" closes the session.
 
     A refused message (invalid, or a duplicate external id, also within `arrivals`)
     gets its error as its outcome and writes nothing, so the others go on. Reads and
@@ -80,7 +86,7 @@ async def ingest_many(
             items.append(refused)
             continue
         items.append(_Valid(arrival, text, identity))
-    batch = _Batch()
+    batch = _Batch(classifier or shipped_classifier())
     await batch.load(uow, [item for item in items if isinstance(item, _Valid)])
     outcomes = [
         await batch.receive(uow, item) if isinstance(item, _Valid) else item for item in items
@@ -90,6 +96,8 @@ async def ingest_many(
     # makes this insert fail on the unique key; the transaction then runs again and
     # the check sees it.
     await uow.messages.add_all(batch.messages)
+    for agent_id in batch.freed:
+        await release_and_route(uow, agent_id, max(a.received_at for a in arrivals))
     if batch.queued_skills:
         stored = zip(arrivals, outcomes, strict=True)
         now = max(a.received_at for a, o in stored if isinstance(o, IngestResult))
@@ -117,7 +125,9 @@ class _Batch:
     or to two inboxes, in the same batch: conversations are keyed by inbox and
     customer, owners by channel and address, stored external ids by inbox."""
 
-    def __init__(self) -> None:
+    def __init__(self, classifier: Classifier) -> None:
+        self.classifier = classifier
+        self.freed: list[uuid.UUID] = []
         self.owners: dict[tuple[str, str], uuid.UUID] = {}
         self.conversations: dict[tuple[uuid.UUID, uuid.UUID], Conversation] = {}
         self.stored: dict[tuple[uuid.UUID, str], StoredRef] = {}
@@ -163,6 +173,7 @@ class _Batch:
             customer_id = await _new_customer(uow, inbox, item.identity, inbound.display_name, now)
             self.owners[owner_key] = customer_id
         message_id = uuid.uuid4()
+        kind = MessageKind.SUBSTANTIVE  # a new conversation's first message is answered
         conv = self.conversations.get((inbox.id, customer_id))
         if conv is None:
             conv = Conversation.open(
@@ -180,12 +191,19 @@ class _Batch:
             await uow.conversations.add(conv)
             self.conversations[(inbox.id, customer_id)] = conv
         else:
-            previous_session = conv.session_id
+            previous_session, previous_agent = conv.session_id, conv.assigned_agent_id
+            was_open = conv.state.is_open
+            kind = self.classifier.classify_in(item.text, conv.last_outbound).kind
             seq = conv.receive_customer_message(
-                message_id=message_id, now=now, new_session_id=uuid.uuid4()
+                message_id=message_id, now=now, new_session_id=uuid.uuid4(), kind=kind
             )
             if conv.session_id != previous_session:
                 await uow.conversations.add_session(conv)
+            if was_open and not conv.state.is_open:  # a "no" to "anything else?"
+                reason = str(CloseReason.CUSTOMER_DECLINED_MORE_HELP)
+                await uow.conversations.close_session(conv.session_id, now, reason)
+                if previous_agent is not None:
+                    self.freed.append(previous_agent)
             self.touched[conv.id] = conv
         uow.collect(conv)
         self.messages.append(
@@ -202,6 +220,7 @@ class _Batch:
                 delivery_status=DeliveryStatus.RECEIVED,
                 status_updated_at=now,
                 external_id=ext,
+                kind=kind,
             )
         )
         if ext is not None:

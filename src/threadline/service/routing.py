@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -50,3 +51,11 @@ async def route_waiting(
         uow.collect(conv)
         applied.append(assignment)
     return applied
+
+
+async def release_and_route(uow: UnitOfWork, agent_id: uuid.UUID, now: datetime) -> None:
+    """An agent has a free slot: give them the best waiting work from their skills."""
+    await uow.agents.release_slot(agent_id)
+    agent = await uow.agents.get(agent_id)
+    if agent is not None and agent.skills:
+        await route_waiting(uow, now, skills=agent.skills)

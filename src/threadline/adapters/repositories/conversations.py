@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.adapters.repositories.sets import DIALECTS, one_of
 from threadline.adapters.schema import conversation_sessions, conversations
+from threadline.core.classify import OutboundContext
 from threadline.core.conversations import Conversation, ConversationState, WaitingOn
 from threadline.core.routing import WaitingConversation
 
@@ -30,6 +31,7 @@ _MUTABLE = (
     "last_customer_message_at",
     "last_outbound_at",
     "message_count",
+    "last_outbound",
     "updated_at",
 )
 
@@ -74,6 +76,7 @@ def _row_values(conv: Conversation) -> dict[str, Any]:
     values = {name: getattr(conv, name) for name in _MUTABLE}
     values["state"] = str(conv.state)
     values["waiting_on"] = str(conv.waiting_on)
+    values["last_outbound"] = str(conv.last_outbound)
     return values
 
 
@@ -255,4 +258,5 @@ def _from_row(r: Any) -> Conversation:
         last_customer_message_at=r.last_customer_message_at,
         last_outbound_at=r.last_outbound_at,
         message_count=r.message_count,
+        last_outbound=OutboundContext(r.last_outbound),
     )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.adapters.repositories.sets import DIALECTS, one_of
 from threadline.adapters.schema import messages
+from threadline.core.classify import MessageKind
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType
 
 # Hot-path statements, built once (see conversations._SAVE for why).
@@ -112,6 +113,7 @@ def _values(msg: Message) -> dict[str, Any]:
         "delivery_status": str(msg.delivery_status),
         "created_at": msg.created_at,
         "status_updated_at": msg.status_updated_at,
+        "kind": str(msg.kind) if msg.kind is not None else None,
     }
 
 
@@ -130,4 +132,5 @@ def _from_row(r: Any) -> Message:
         delivery_status=DeliveryStatus(r.delivery_status),
         created_at=r.created_at,
         status_updated_at=r.status_updated_at,
+        kind=MessageKind(r.kind) if r.kind is not None else None,
     )

@@ -99,7 +99,7 @@ async def send_message(
 ) -> MessageOut:
     message = await ctx.tx.write(
         lambda uow: conversations.send_message(
-            uow, principal, conversation_id, body.text, ctx.now()
+            uow, principal, conversation_id, body.text, ctx.now(), ctx.classifier
         )
     )
     return MessageOut.of(message)
