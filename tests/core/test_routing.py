@@ -20,6 +20,7 @@ from threadline.core import pacing
 from threadline.core.routing import (
     AgentSlot,
     Assignment,
+    RoutingIndex,
     WaitingConversation,
     order_waiting,
     plan_assignments,
@@ -81,22 +82,24 @@ def naive_plan(waiting: list[WaitingConversation], agents: list[AgentSlot]) -> l
     )
     plan: list[Assignment] = []
     for conv in ordered:
-        eligible = [
-            a for a in agents if conv.skill in a.skills and active[a.agent_id] < a.preferred
-        ]
-        if not eligible:
+        best = naive_best(conv.skill, agents, active)
+        if best is None:
             continue
-        best = min(
-            eligible,
-            key=lambda a: (
-                Fraction(active[a.agent_id], a.preferred),
-                a.idle_since,
-                str(a.agent_id),
-            ),
-        )
         active[best.agent_id] += 1
         plan.append(Assignment(conv.conversation_id, best.agent_id))
     return plan
+
+
+def naive_best(
+    skill: str, agents: Iterable[AgentSlot], active: dict[uuid.UUID, int]
+) -> AgentSlot | None:
+    """Scan every agent: the eligible one with the lowest active/P, longest idle, id."""
+    eligible = [a for a in agents if skill in a.skills and active[a.agent_id] < a.preferred]
+    return min(
+        eligible,
+        key=lambda a: (Fraction(active[a.agent_id], a.preferred), a.idle_since, str(a.agent_id)),
+        default=None,
+    )
 
 
 # -- strategies -----------------------------------------------------------------------------
@@ -447,3 +450,58 @@ def test_naive_reference_agrees_on_the_worked_examples() -> None:
     assert naive_plan([waiting(1)], [half, quarter]) == [Assignment(uid(1), quarter.agent_id)]
     full = agent(4, preferred=1, active=1)
     assert naive_plan([waiting(1)], [full]) == []
+
+
+# -- the persistent index ---------------------------------------------------------------------
+
+index_operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("route"), st.sampled_from(SKILLS)),
+        st.tuples(st.just("release"), st.integers(min_value=0, max_value=30)),
+        st.tuples(st.just("remove"), st.integers(min_value=0, max_value=30)),
+        st.tuples(st.just("update"), st.integers(min_value=0, max_value=30), instants),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(agents=agent_lists, operations=index_operations)
+def test_a_kept_index_decides_each_event_as_a_scan_of_the_workforce_would(
+    agents: list[AgentSlot], operations: list[tuple[object, ...]]
+) -> None:
+    """Kept across arrivals, releases and agents changing or leaving, the index picks
+    for every arriving conversation the agent a naive scan of the current state picks."""
+    index = RoutingIndex(agents)
+    present = {a.agent_id: a for a in agents}
+    active = {a.agent_id: a.active for a in agents}
+    for n, operation in enumerate(operations):
+        if operation[0] == "route":
+            skill = str(operation[1])
+            expected = naive_best(skill, present.values(), active)
+            got = index.route(WaitingConversation(uid(n), skill, None, T0))
+            assert (got.agent_id if got else None) == (expected.agent_id if expected else None)
+            if expected is not None:
+                active[expected.agent_id] += 1
+            continue
+        if not agents:
+            continue
+        target = agents[int(str(operation[1])) % len(agents)]
+        if operation[0] == "release" and target.agent_id in present:
+            index.release(target.agent_id)
+            active[target.agent_id] = max(0, active[target.agent_id] - 1)
+        elif operation[0] == "remove":
+            index.remove(target.agent_id)
+            present.pop(target.agent_id, None)
+        elif operation[0] == "update":
+            changed = AgentSlot(
+                target.agent_id,
+                target.skills,
+                target.preferred,
+                target.max_load,
+                active.get(target.agent_id, 0),
+                operation[2],  # type: ignore[arg-type]
+            )
+            index.update(changed)
+            present[target.agent_id] = changed
+            active[target.agent_id] = changed.active
