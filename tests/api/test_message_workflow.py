@@ -92,3 +92,41 @@ async def test_thanks_after_close_does_not_reopen_but_a_new_request_does(live: L
     reopened = await live.conversation(alice, cid)
     assert again["state"] == "assigned"
     assert len(reopened["sessions"]) == 2
+
+
+async def test_a_follow_up_after_raising_a_new_request_is_not_read_as_closing(
+    live: Live,
+) -> None:
+    inbox = await live.inbox()
+    alice = await live.agent("alice")
+    conv = await live.customer_says(inbox, "c1", "My card is blocked")
+    cid = conv["conversation_id"]
+    await live.reply(alice, cid, "Unblocked. Anything else I can help with?")
+    await live.customer_says(inbox, "c1", "yes, please update my address to the new one")
+    follow_up = await live.customer_says(inbox, "c1", "that is all, thanks")
+    detail = await live.conversation(alice, cid)
+
+    assert follow_up["state"] == "assigned"
+    assert detail["conversation"]["waiting_on"] == "agent"
+    assert detail["messages"][-1]["kind"] == "substantive"
+
+
+async def test_after_a_close_an_old_closing_question_no_longer_reads_a_no_as_closing(
+    live: Live,
+) -> None:
+    inbox = await live.inbox()
+    alice = await live.agent("alice")
+    conv = await live.customer_says(inbox, "c1", "Is my order shipped?")
+    cid = conv["conversation_id"]
+    await live.reply(alice, cid, "Yes, it ships today. Anything else I can help with?")
+    closed = await live.http.post(f"/api/v1/conversations/{cid}/close", headers=alice.headers)
+    assert closed.status_code == 200, closed.text
+
+    live.clock.advance(2 * 24 * 3600)
+    alice = await live.login("alice")
+    again = await live.customer_says(inbox, "c1", "no")  # it never came
+    detail = await live.conversation(alice, cid)
+
+    assert again["state"] == "assigned"
+    assert len(detail["sessions"]) == 2
+    assert detail["messages"][-1]["kind"] == "substantive"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -232,8 +233,12 @@ def test_classify_evaluates_a_labelled_file(tmp_path: Path) -> None:
     )
     result = run("classify", "--evaluate", str(labelled))
     assert result.returncode == 0, result.stderr
-    assert '"messages": 3' in result.stdout
-    assert '"precision": 1.0' in result.stdout
+    report = json.loads(result.stdout)
+    assert report["messages"] == 3
+    for kind in ("closing", "ineffectual", "substantive"):
+        assert report["by_kind"][kind]["support"] == 1
+        assert report["by_kind"][kind]["predicted"] == 1
+        assert report["by_kind"][kind]["precision"] == 1.0
 
 
 @pytest.mark.parametrize(

@@ -129,3 +129,41 @@ def test_an_invitation_is_not_a_closing_question() -> None:
     invitation = "Your refund is on its way. Let me know if there is anything else."
     assert not classifier.is_closing_question(invitation)
     assert kind("that's all I needed, thanks", invitation) is MessageKind.INEFFECTUAL
+
+
+@pytest.mark.parametrize(
+    ("message", "after"),
+    [
+        ("no entiendo", CLOSING_QUESTION),
+        ("no me sirve", CLOSING_QUESTION),
+        ("no good", CLOSING_QUESTION),
+        ("no, no está bien", CLOSING_QUESTION),
+        ("nada claro", STATEMENT),
+        ("nothing good", STATEMENT),
+        ("thanks for nothing", STATEMENT),
+        ("gracias por nada", STATEMENT),
+    ],
+)
+def test_thanks_under_a_negation_are_not_thanks(message: str, after: str) -> None:
+    assert kind(message, after) is MessageKind.SUBSTANTIVE
+
+
+@pytest.mark.parametrize(
+    "outbound",
+    [
+        "Have you tried anything else?",
+        "Did you order anything else?",
+        "Was anything else damaged?",
+        "¿Recibió otra cosa en lugar de su pedido?",
+        "¿Es todo lo que pidió?",
+    ],
+)
+def test_a_factual_question_about_something_else_is_not_a_closing_question(
+    outbound: str,
+) -> None:
+    assert not classifier.is_closing_question(outbound)
+    assert kind("no", outbound) is MessageKind.SUBSTANTIVE
+
+
+def test_a_phone_apostrophe_is_an_apostrophe() -> None:
+    assert kind("that\u2019s all, thanks", CLOSING_QUESTION) is MessageKind.CLOSING

@@ -10,9 +10,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from threadline.core.classify import Classifier, Lexicon
+from threadline.core.classify import Classifier, Lexicon, normalise
 
-_LISTS = ("closing_questions", "requests", "negatives", "done", "acknowledgements", "fillers")
+_LISTS = (
+    "closing_questions",
+    "requests",
+    "negatives",
+    "done",
+    "acknowledgements",
+    "fillers",
+    "negators",
+)
 _PATTERNS = ("closing_questions", "requests")
 
 
@@ -39,6 +47,12 @@ def parse_lexicon(text: str, source: str) -> Lexicon:
         lists[key] = tuple(value)
     for key in _PATTERNS:
         for pattern in lists[key]:
+            literal = re.sub(r"\\.", "", pattern)  # escapes such as \S may be upper case
+            if literal != normalise(literal):
+                raise LexiconError(
+                    f"{source}: {key}: {pattern!r} must be lower case without accents: "
+                    "it is matched against the message normalised that way"
+                )
             try:
                 re.compile(pattern)
             except re.error as exc:
@@ -54,6 +68,7 @@ def parse_lexicon(text: str, source: str) -> Lexicon:
         fillers=lists["fillers"],
         emoji=lists["emoji"],
         requests=lists["requests"],
+        negators=lists["negators"],
     )
 
 

@@ -30,7 +30,9 @@ class OutboundContext(enum.StrEnum):
     reply's classification needs to know about it, so a conversation keeps this
     instead of the text."""
 
-    NONE = "none"  # nothing sent yet: a first message is always answered
+    # Nothing the customer is replying to: nothing sent yet, or the customer has written
+    # something substantive since. Every message is then answered.
+    NONE = "none"
     STATEMENT = "statement"
     AWAITS_ANSWER = "awaits_answer"  # a question, or "reply YES to confirm"
     CLOSING_QUESTION = "closing_question"  # "anything else I can help with?"
@@ -62,6 +64,9 @@ class Lexicon:
     # to answer or act without a question mark ("reply YES to confirm"): an "ok" to
     # those is an answer, as to a question.
     requests: tuple[str, ...] = ()
+    # Words that negate what follows them in the same clause: "no entiendo", "nada
+    # claro", "thanks for nothing" are not thanks, whatever their words' phrases say.
+    negators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,22 +107,41 @@ def normalise(text: str) -> str:
     return _strip_accents(text.casefold())
 
 
-def tokens(text: str) -> list[str]:
-    """Words (folded) and emoji, in order; punctuation dropped."""
-    out: list[str] = []
+# Marks that end a clause: "no, thanks" is two clauses, "no good" one.
+_CLAUSE_ENDS = frozenset(",.;:!…\n")
+# Apostrophes as phones type them (U+2019 and kin) are the ASCII one.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+def clauses(text: str) -> list[list[str]]:
+    """Words (folded) and emoji, clause by clause; other punctuation dropped."""
+    out: list[list[str]] = [[]]
     word: list[str] = []
-    for char in _MODIFIERS.sub("", normalise(text)):
+
+    def end_word() -> None:
+        if word:
+            folded = _fold("".join(word).replace("'", ""))
+            if folded:
+                out[-1].append(folded)
+            word.clear()
+
+    for char in _MODIFIERS.sub("", normalise(text.translate(_APOSTROPHES))):
         if char.isalnum() or char == "'":
             word.append(char)
             continue
-        if word:
-            out.append(_fold("".join(word).replace("'", "")))
-            word = []
-        if not char.isspace() and unicodedata.category(char) == "So":
-            out.append(char)
-    if word:
-        out.append(_fold("".join(word).replace("'", "")))
-    return [t for t in out if t]
+        end_word()
+        if char in _CLAUSE_ENDS:
+            if out[-1]:
+                out.append([])
+        elif not char.isspace() and unicodedata.category(char) == "So":
+            out[-1].append(char)
+    end_word()
+    return [clause for clause in out if clause]
+
+
+def tokens(text: str) -> list[str]:
+    """Words (folded) and emoji, in order; punctuation dropped."""
+    return [token for clause in clauses(text) for token in clause]
 
 
 class Classifier:
@@ -144,6 +168,9 @@ class Classifier:
                     if key and key[0]:
                         phrases[key] = max(_Role.ACKNOWLEDGEMENT, phrases.get(key, _Role.FILLER))
         self._phrases = phrases
+        self._negators = frozenset(
+            folded for lex in lexicons for n in lex.negators for folded in tokens(n)
+        )
         self._longest = max((len(k) for k in phrases), default=1)
 
     def is_closing_question(self, outbound: str) -> bool:
@@ -176,15 +203,15 @@ class Classifier:
             return Classification(MessageKind.SUBSTANTIVE, "asks a question")
         if _LINK_OR_NUMBER.search(message.casefold()):
             return Classification(MessageKind.SUBSTANTIVE, "carries a number or a link")
-        roles = self._cover(tokens(message))
-        if roles is None:
+        cover = self._cover_message(message)
+        if cover is None:
             return Classification(MessageKind.SUBSTANTIVE, "says something new")
-        strongest = max(roles, default=_Role.FILLER)
+        strongest, acknowledges = cover
         if context is OutboundContext.CLOSING_QUESTION and strongest >= _Role.DONE:
             return Classification(MessageKind.CLOSING, "a negative answer to a closing question")
         if strongest is _Role.NEGATIVE:
             return Classification(MessageKind.SUBSTANTIVE, "answers no to a question")
-        if strongest is _Role.DONE and _Role.ACKNOWLEDGEMENT not in roles:
+        if strongest is _Role.DONE and not acknowledges:
             # "nothing" after "your parcel was delivered" may well mean "nothing came".
             return Classification(MessageKind.SUBSTANTIVE, "says nothing came or is needed")
         if context is OutboundContext.NONE:
@@ -196,24 +223,57 @@ class Classifier:
             return Classification(MessageKind.SUBSTANTIVE, "no acknowledgement in it")
         return Classification(MessageKind.INEFFECTUAL, "thanks or acknowledgement only")
 
-    def _cover(self, words: list[str]) -> list[_Role] | None:
-        """The roles of the fewest phrases that cover `words` exactly, or None when no
-        covering exists. Dynamic programming, not greedy: "no that's all i needed" is
-        "no" + "that's all i needed", though "no that's all" is a phrase too."""
-        if not words:
+    def _cover_message(self, message: str) -> tuple[_Role, bool] | None:
+        """(the strongest role, whether an acknowledgement is among them) of the phrases
+        covering every clause of `message`, or None when some clause has no covering."""
+        parts = clauses(message)
+        if not parts:
             return None
-        best: list[list[_Role] | None] = [None] * (len(words) + 1)
-        best[0] = []
+        strongest, acknowledges = _Role.FILLER, False
+        for clause in parts:
+            cover = self._cover(clause)
+            if cover is None:
+                return None
+            strongest = max(strongest, cover[1])
+            acknowledges = acknowledges or cover[2]
+        return strongest, acknowledges
+
+    def _cover(self, words: list[str]) -> tuple[int, _Role, bool] | None:
+        """The fewest phrases covering one clause exactly, as (count, strongest role,
+        has an acknowledgement), or None. Dynamic programming, not greedy: "no that's
+        all i needed" is "no" + "that's all i needed", though "no that's all" is a
+        phrase too. Thanks right after a negator are negated, not thanks ("no
+        entiendo", "nada claro", "no good"), and a negator cannot follow a filler
+        ("thanks for nothing")."""
+        # best[end][ends_with_negator]: the covering of words[:end] so far.
+        best: list[dict[bool, tuple[int, _Role, bool, bool]]] = [{} for _ in range(len(words) + 1)]
+        best[0][False] = (0, _Role.FILLER, False, False)  # (+ last phrase was a filler)
         for end in range(1, len(words) + 1):
             for size in range(1, min(self._longest, end) + 1):
-                before = best[end - size]
-                role = self._phrases.get(tuple(words[end - size : end]))
-                if before is None or role is None:
+                phrase = tuple(words[end - size : end])
+                role = self._phrases.get(phrase)
+                if role is None:
                     continue
-                current = best[end]
-                if current is None or len(before) + 1 < len(current):
-                    best[end] = [*before, role]
-        return best[len(words)]
+                for negated, (count, strongest, acks, after_filler) in best[end - size].items():
+                    if negated and role is _Role.ACKNOWLEDGEMENT:
+                        continue
+                    if after_filler and phrase[0] in self._negators:
+                        continue
+                    ends_negated = phrase[-1] in self._negators
+                    candidate = (
+                        count + 1,
+                        max(strongest, role),
+                        acks or role is _Role.ACKNOWLEDGEMENT,
+                        role is _Role.FILLER,
+                    )
+                    current = best[end].get(ends_negated)
+                    if current is None or candidate[0] < current[0]:
+                        best[end][ends_negated] = candidate
+        finals = sorted(best[len(words)].values())
+        if not finals:
+            return None
+        count, strongest, acks, _ = finals[0]
+        return count, strongest, acks
 
 
 def evaluate(

@@ -169,6 +169,9 @@ class Conversation:
             # do not push the promise further out.
             self.waiting_on = WaitingOn.AGENT
             self.respond_by = pacing.respond_by(now, self.pace, timing)
+        # The customer has spoken since the agent's last message: what that message
+        # asked is answered or overtaken, and it must not decide how their next is read.
+        self.last_outbound = OutboundContext.NONE
         return self._count_customer_message(message_id, now, MessageKind.SUBSTANTIVE)
 
     def _receive_without_reply(
@@ -307,6 +310,10 @@ class Conversation:
     def close(self, now: datetime, *, actor: str, reason: CloseReason) -> None:
         audience = self._audience(include_queue=True)
         self._move(ConversationState.CLOSED, now)
+        if self.last_outbound is OutboundContext.CLOSING_QUESTION:
+            # Once closed, "anything else?" has had its answer: a later "no" is not one.
+            # Thanks still read as thanks (a statement was the last thing said).
+            self.last_outbound = OutboundContext.STATEMENT
         self.assigned_agent_id = None
         self.waiting_on = WaitingOn.NOBODY
         self.respond_by = None

@@ -72,7 +72,9 @@ class RoutingIndex:
     version and fresh entries, and stale entries are dropped when they reach the top.
     Choosing the agent for one arriving conversation is then O(log A), not a scan of the
     workforce; a full pass is O((W + A·S) log A). The live service builds one per
-    routing transaction from the database's rows; the simulator keeps one for a run.
+    routing transaction from the database's rows. A caller that keeps one across time
+    (a simulator) calls `update` with an agent's new idle time after assigning them:
+    `route` leaves `idle_since` as it was, as one routing pass does.
     """
 
     def __init__(self, agents: Iterable[AgentSlot] = ()) -> None:

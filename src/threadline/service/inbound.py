@@ -17,7 +17,7 @@ from threadline.core.errors import DomainError, DuplicateExternalId
 from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
-from threadline.service.routing import release_and_route, route_waiting
+from threadline.service.routing import route_waiting
 from threadline.service.unit_of_work import UnitOfWork
 
 
@@ -96,12 +96,17 @@ async def ingest_many(
     # makes this insert fail on the unique key; the transaction then runs again and
     # the check sees it.
     await uow.messages.add_all(batch.messages)
-    for agent_id in batch.freed:
-        await release_and_route(uow, agent_id, max(a.received_at for a in arrivals))
-    if batch.queued_skills:
+    # Agents freed by closing answers, in id order (the lock order of every use case),
+    # then one routing pass for their skills and the queues these messages fed.
+    skills = set(batch.queued_skills)
+    for agent_id in sorted(set(batch.freed)):
+        await uow.agents.release_slot(agent_id)
+        agent = await uow.agents.get(agent_id)
+        skills |= agent.skills if agent is not None else frozenset()
+    if skills:
         stored = zip(arrivals, outcomes, strict=True)
         now = max(a.received_at for a, o in stored if isinstance(o, IngestResult))
-        routed = await route_waiting(uow, now, skills=batch.queued_skills)
+        routed = await route_waiting(uow, now, skills=skills)
         assigned = {a.conversation_id: a.agent_id for a in routed}
         for i, outcome in enumerate(outcomes):
             if isinstance(outcome, IngestResult) and outcome.conversation_id in assigned:
@@ -191,19 +196,21 @@ class _Batch:
             await uow.conversations.add(conv)
             self.conversations[(inbox.id, customer_id)] = conv
         else:
-            previous_session, previous_agent = conv.session_id, conv.assigned_agent_id
-            was_open = conv.state.is_open
+            previous_session, previous_state = conv.session_id, conv.state
+            holder = (
+                conv.assigned_agent_id if previous_state is ConversationState.ASSIGNED else None
+            )
             kind = self.classifier.classify_in(item.text, conv.last_outbound).kind
             seq = conv.receive_customer_message(
                 message_id=message_id, now=now, new_session_id=uuid.uuid4(), kind=kind
             )
             if conv.session_id != previous_session:
                 await uow.conversations.add_session(conv)
-            if was_open and not conv.state.is_open:  # a "no" to "anything else?"
+            if previous_state.is_open and not conv.state.is_open:  # "no" to "anything else?"
                 reason = str(CloseReason.CUSTOMER_DECLINED_MORE_HELP)
                 await uow.conversations.close_session(conv.session_id, now, reason)
-                if previous_agent is not None:
-                    self.freed.append(previous_agent)
+                if holder is not None:
+                    self.freed.append(holder)
             self.touched[conv.id] = conv
         uow.collect(conv)
         self.messages.append(

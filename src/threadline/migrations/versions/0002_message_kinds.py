@@ -17,7 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # batch_alter_table: SQLite cannot add a column with a CHECK any other way.
+    # batch_alter_table keeps the downgrade possible on SQLite (no DROP COLUMN there
+    # before 3.35); the upgrade is a plain ADD COLUMN on both databases.
     with op.batch_alter_table("conversations") as batch:
         batch.add_column(
             sa.Column("last_outbound", sa.String(length=24), server_default="none", nullable=False)
