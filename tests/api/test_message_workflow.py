@@ -4,17 +4,24 @@ and frees the agent's slot, an "ok" to a question is an answer."""
 
 from __future__ import annotations
 
-from tests.support.live import Live
+from tests.support.live import AgentHandle, InboxHandle, Live
+
+
+async def _answered(live: Live, asked: str, answer: str) -> tuple[InboxHandle, AgentHandle, str]:
+    """Customer c1 asks, agent alice is given the conversation and answers."""
+    inbox = await live.inbox()
+    alice = await live.agent("alice")
+    conv = await live.customer_says(inbox, "c1", asked)
+    await live.reply(alice, conv["conversation_id"], answer)
+    return inbox, alice, conv["conversation_id"]
 
 
 async def test_thanks_after_an_answer_is_shown_but_does_not_wait_on_the_agent(
     live: Live,
 ) -> None:
-    inbox = await live.inbox()
-    alice = await live.agent("alice")
-    conv = await live.customer_says(inbox, "c1", "Where is my refund?")
-    cid = conv["conversation_id"]
-    await live.reply(alice, cid, "It was issued today and arrives within 5 days.")
+    inbox, alice, cid = await _answered(
+        live, "Where is my refund?", "It was issued today and arrives within 5 days."
+    )
     async with live.stream(alice) as stream:
         thanks = await live.customer_says(inbox, "c1", "great, thanks! 👍")
         received = await stream.events_until("message.received")
@@ -32,11 +39,9 @@ async def test_thanks_after_an_answer_is_shown_but_does_not_wait_on_the_agent(
 
 
 async def test_ok_to_a_question_is_an_answer_the_agent_must_act_on(live: Live) -> None:
-    inbox = await live.inbox()
-    alice = await live.agent("alice")
-    conv = await live.customer_says(inbox, "c1", "I want to cancel my order")
-    cid = conv["conversation_id"]
-    await live.reply(alice, cid, "Shall I go ahead and cancel it?")
+    inbox, alice, cid = await _answered(
+        live, "I want to cancel my order", "Shall I go ahead and cancel it?"
+    )
     asked = await live.conversation(alice, cid)
     assert asked["conversation"]["last_outbound"] == "awaits_answer"
 
@@ -75,11 +80,9 @@ async def test_no_after_anything_else_closes_the_session_and_frees_the_slot(
 
 
 async def test_thanks_after_close_does_not_reopen_but_a_new_request_does(live: Live) -> None:
-    inbox = await live.inbox()
-    alice = await live.agent("alice")
-    conv = await live.customer_says(inbox, "c1", "How do I reset my password?")
-    cid = conv["conversation_id"]
-    await live.reply(alice, cid, "Use the 'forgot password' link on the login page.")
+    inbox, alice, cid = await _answered(
+        live, "How do I reset my password?", "Use the 'forgot password' link on the login page."
+    )
     closed = await live.http.post(f"/api/v1/conversations/{cid}/close", headers=alice.headers)
     assert closed.status_code == 200, closed.text
 
@@ -97,11 +100,9 @@ async def test_thanks_after_close_does_not_reopen_but_a_new_request_does(live: L
 async def test_a_follow_up_after_raising_a_new_request_is_not_read_as_closing(
     live: Live,
 ) -> None:
-    inbox = await live.inbox()
-    alice = await live.agent("alice")
-    conv = await live.customer_says(inbox, "c1", "My card is blocked")
-    cid = conv["conversation_id"]
-    await live.reply(alice, cid, "Unblocked. Anything else I can help with?")
+    inbox, alice, cid = await _answered(
+        live, "My card is blocked", "Unblocked. Anything else I can help with?"
+    )
     await live.customer_says(inbox, "c1", "yes, please update my address to the new one")
     follow_up = await live.customer_says(inbox, "c1", "that is all, thanks")
     detail = await live.conversation(alice, cid)
@@ -114,11 +115,9 @@ async def test_a_follow_up_after_raising_a_new_request_is_not_read_as_closing(
 async def test_after_a_close_an_old_closing_question_no_longer_reads_a_no_as_closing(
     live: Live,
 ) -> None:
-    inbox = await live.inbox()
-    alice = await live.agent("alice")
-    conv = await live.customer_says(inbox, "c1", "Is my order shipped?")
-    cid = conv["conversation_id"]
-    await live.reply(alice, cid, "Yes, it ships today. Anything else I can help with?")
+    inbox, alice, cid = await _answered(
+        live, "Is my order shipped?", "Yes, it ships today. Anything else I can help with?"
+    )
     closed = await live.http.post(f"/api/v1/conversations/{cid}/close", headers=alice.headers)
     assert closed.status_code == 200, closed.text
 
