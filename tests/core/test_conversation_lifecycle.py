@@ -829,6 +829,25 @@ class ConversationMachine(RuleBasedStateMachine):
 
         self._step(gap, act)
 
+    @rule(gap=gaps, kind=st.sampled_from([MessageKind.INEFFECTUAL, MessageKind.CLOSING]))
+    def customer_message_asking_nothing(self, gap: float, kind: MessageKind) -> None:
+        def act(now: datetime) -> None:
+            before = (self.conv.waiting_on, self.conv.respond_by, self.conv.pace)
+            state, session = self.conv.state, self.conv.session_id
+            self.count += 1
+            number = self.conv.receive_customer_message(
+                message_id=new_id(), now=now, new_session_id=new_id(), kind=kind
+            )
+            assert number == self.count
+            assert self.conv.session_id == session  # never reopens
+            if kind is MessageKind.CLOSING and state is not S.CLOSED:
+                assert self.conv.state is S.CLOSED
+            else:
+                assert self.conv.state is state
+                assert (self.conv.waiting_on, self.conv.respond_by, self.conv.pace) == before
+
+        self._step(gap, act)
+
     @rule(gap=gaps, agent=agents)
     def agent_message(self, gap: float, agent: uuid.UUID) -> None:
         def act(now: datetime) -> None:
