@@ -178,6 +178,13 @@ async def run_demo(database_url: str, host: str, port: int, per_minute: float) -
         f"  curl -s {base}/api/v1/auth/login -H 'content-type: application/json' "
         f'-d \'{{"username":"alice","password":"{password}"}}\''
     )
+    name, token = next(iter(tokens.items()))
+    print(
+        f"Write in as a customer through the {name!r} inbox (its token is new each start):\n"
+        f"  curl -s {base}/api/v1/channel/messages -H 'Authorization: Bearer {token}' "
+        "-H 'content-type: application/json' "
+        '-d \'{"customer": {"address": "me"}, "text": "Where is my order?"}\''
+    )
     print(f"Simulated customers: about {per_minute:g} new conversations a minute. Ctrl-C stops.")
     sim = asyncio.create_task(simulate(base, tokens, per_minute))
     try:

@@ -42,6 +42,8 @@ def test_a_directory_replaces_a_shipped_language_and_adds_another(tmp_path: Path
         ('language = "en"\nfillers = [""]\n', "'fillers' must be a list of non-empty strings"),
         ('language = "en"\nclosing_questions = ["(unclosed"]\n', "bad regular expression"),
         ('language = "en"\nthanks = ["ty"]\n', "unknown keys ['thanks']"),
+        ('language = "en"\nacknowledgements = ["!!!"]\n', "can never match"),
+        ('language = "en"\nrequests = ["\\\\bPlease\\\\b"]\n', "must be lower case"),
     ],
 )
 def test_a_bad_lexicon_is_refused_naming_the_file_and_the_problem(

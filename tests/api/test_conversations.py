@@ -179,6 +179,7 @@ async def test_transfer_to_an_agent_keeps_history_and_respond_by(live: Live) -> 
 async def test_transfer_to_a_queue_requeues_with_the_same_respond_by(live: Live) -> None:
     inbox = await live.inbox()
     alice = await live.agent("alice")
+    carol = await live.agent("carol", skills=("billing",), online=False)  # billing's agent
     conv = await live.customer_says(inbox, "c1", "Actually it's about my bill")
     before = (await live.conversation(alice, conv["conversation_id"]))["conversation"]
     r = await live.http.post(
@@ -192,7 +193,7 @@ async def test_transfer_to_a_queue_requeues_with_the_same_respond_by(live: Live)
         "billing",
         before["respond_by"],
     )
-    carol = await live.agent("carol", skills=("billing",))
+    await live.set_status(carol, "online")
     detail = await live.conversation(carol, conv["conversation_id"])
     assert detail["conversation"]["assigned_agent_id"] == carol.id
 
@@ -307,3 +308,20 @@ async def test_an_agent_keeps_access_to_the_conversations_they_closed(live: Live
 
     assert [c["id"] for c in mine.json()] == [conv["conversation_id"]]
     assert detail["conversation"]["owner_agent_id"] == alice.id
+
+
+async def test_a_transfer_to_a_queue_nobody_serves_is_refused_and_changes_nothing(
+    live: Live,
+) -> None:
+    inbox = await live.inbox()
+    alice = await live.agent("alice")
+    conv = await live.customer_says(inbox, "c1", "Hello")
+    cid = conv["conversation_id"]
+    r = await live.http.post(
+        f"/api/v1/conversations/{cid}/transfer", json={"to_queue": "nope"}, headers=alice.headers
+    )
+    detail = await live.conversation(alice, cid)
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "unknown_queue"
+    assert detail["conversation"]["state"] == "assigned"
+    assert detail["conversation"]["queue"] == "general"

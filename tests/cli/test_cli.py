@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -261,4 +262,30 @@ def test_serve_refuses_a_bad_lexicon_directory_before_starting(tmp_path: Path) -
     result = run("serve", "--port", "0", env={"THREADLINE_LEXICONS_DIR": str(tmp_path)})
     assert result.returncode == 2
     assert "xx.toml: 'negatives' must be a list" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"THREADLINE_PORT": "abc"}, "THREADLINE_PORT: Input should be a valid integer"),
+        ({"THREADLINE_DATABASE_URL": "foo://"}, "unsupported database 'foo'"),
+    ],
+)
+def test_a_bad_setting_is_named_in_one_line(env: dict[str, str], complaint: str) -> None:
+    result = run("serve", env=env)
+    assert result.returncode == 2
+    assert complaint in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_demo_names_a_taken_port_instead_of_failing_later(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+        result = run("demo", "--port", str(port), "--database-url", url)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr

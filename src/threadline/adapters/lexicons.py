@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from threadline.core.classify import Classifier, Lexicon, normalise
+from threadline.core.classify import Classifier, Lexicon, normalise, tokens
 
 _LISTS = (
     "closing_questions",
@@ -45,6 +45,12 @@ def parse_lexicon(text: str, source: str) -> Lexicon:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise LexiconError(f"{source}: '{key}' must be a list of non-empty strings")
         lists[key] = tuple(value)
+    for key in ("negatives", "done", "acknowledgements", "fillers", "negators", "emoji"):
+        for phrase in lists[key]:
+            if not tokens(phrase):
+                raise LexiconError(
+                    f"{source}: {key}: {phrase!r} has no words or emoji, so it can never match"
+                )
     for key in _PATTERNS:
         for pattern in lists[key]:
             literal = re.sub(r"\\.", "", pattern)  # escapes such as \S may be upper case

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 from threadline.adapters.lexicons import LexiconError, load_classifier
 from threadline.core.classify import Classifier, MessageKind, evaluate
-from threadline.settings import get_settings
+from threadline.settings import settings_or_exit
 
 LexiconsDir = Annotated[
     Path | None,
@@ -26,10 +26,9 @@ LexiconsDir = Annotated[
 
 def _classifier(lexicons: Path | None) -> Classifier:
     try:
-        return load_classifier(lexicons or get_settings().lexicons_dir)
+        return load_classifier(lexicons or settings_or_exit().lexicons_dir)
     except LexiconError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(2) from None
+        _fail(str(exc))
 
 
 def classify(
@@ -52,11 +51,12 @@ def classify(
     """Classify a customer's message as closing, ineffectual or substantive."""
     classifier = _classifier(lexicons)
     if evaluate_file is not None:
+        if message is not None:
+            _fail("give a message to classify or --evaluate a file, not both")
         typer.echo(json.dumps(_evaluate(classifier, evaluate_file), indent=2))
         return
     if message is None or not message.strip():
-        typer.secho("error: give the message to classify", err=True, fg=typer.colors.RED)
-        raise typer.Exit(2)
+        _fail("give the message to classify")
     result = classifier.classify(message, after=after or None)
     if as_json:
         typer.echo(json.dumps({"kind": str(result.kind), "reason": result.reason}))
@@ -72,19 +72,22 @@ def _evaluate(classifier: Classifier, path: Path) -> dict[str, object]:
                 try:
                     rows.append((row["last_outbound"], row["message"], MessageKind(row["label"])))
                 except (KeyError, ValueError, TypeError):
-                    typer.secho(
-                        f"error: {path}:{line}: needs last_outbound, message and a label "
-                        f"({', '.join(k.value for k in MessageKind)})",
-                        err=True,
-                        fg=typer.colors.RED,
+                    _fail(
+                        f"{path}:{line}: needs last_outbound, message and a label "
+                        f"({', '.join(k.value for k in MessageKind)})"
                     )
-                    raise typer.Exit(2) from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        typer.secho(f"error: {path}: cannot be read: {exc}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(2) from None
+        _fail(f"{path}: cannot be read: {exc}")
+    if not rows:
+        _fail(f"{path}: no labelled rows")
     return {
         "file": str(path),
         "messages": len(rows),
         "languages": list(classifier.languages),
         "by_kind": evaluate(classifier, rows),
     }
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(2)

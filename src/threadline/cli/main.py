@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import socket
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -20,7 +22,7 @@ from threadline.core.errors import DomainError
 from threadline.service import agents as agent_service
 from threadline.service import inboxes as inbox_service
 from threadline.service.unit_of_work import Transactor, UnitOfWork
-from threadline.settings import get_settings
+from threadline.settings import settings_or_exit
 
 T = TypeVar("T")
 
@@ -47,8 +49,12 @@ def fail(message: str) -> typer.Exit:
 def run_db(url: str, work: Callable[[Transactor], Awaitable[T]]) -> T:
     """Run `work` against the database, turning expected failures into messages."""
 
-    async def main() -> T:
+    try:
         db = Database(url)
+    except ValueError as exc:  # a URL of no database we serve
+        raise fail(str(exc)) from None
+
+    async def main() -> T:
         try:
             return await work(Transactor(db))
         finally:
@@ -67,7 +73,7 @@ def run_db(url: str, work: Callable[[Transactor], Awaitable[T]]) -> T:
 
 
 def _url(database_url: str | None) -> str:
-    return database_url or get_settings().database_url
+    return database_url or settings_or_exit().database_url
 
 
 @app.command()
@@ -82,11 +88,9 @@ def serve(
 
     from threadline.api.app import create_app
 
-    settings = get_settings()
-    try:
-        load_classifier(settings.lexicons_dir)  # refuse bad lexicons before serving
-    except LexiconError as exc:
-        raise fail(str(exc)) from None
+    settings = settings_or_exit()
+    _check_lexicons(settings.lexicons_dir)
+    _check_port_free(host or settings.host, port if port is not None else settings.port)
     run_db(settings.database_url, _check_schema)
     app = create_app(settings)
     # What is loaded by now (modules, the app) lives as long as the process: frozen,
@@ -102,6 +106,28 @@ def serve(
         log_level=settings.log_level,
         proxy_headers=True,
     )
+
+
+def _check_lexicons(directory: Path | None) -> None:
+    """Refuse bad classifier lexicons before serving, in one line."""
+    try:
+        load_classifier(directory)
+    except LexiconError as exc:
+        raise fail(str(exc)) from None
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A taken port, named in one line before anything starts."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise fail(
+                f"cannot listen on {host}:{port} ({exc.strerror}): pick another --port"
+            ) from None
 
 
 async def _check_schema(tx: Transactor) -> None:
@@ -229,6 +255,8 @@ def demo(
     """Start the service with demo agents and a stream of simulated customers."""
     from threadline.demo import run_demo
 
+    _check_lexicons(settings_or_exit().lexicons_dir)
+    _check_port_free(host, port)
     try:
         migration_upgrade(database_url)
         asyncio.run(run_demo(database_url, host, port, customers_per_minute))

@@ -210,7 +210,7 @@ class Classifier:
         if context is OutboundContext.CLOSING_QUESTION and strongest >= _Role.DONE:
             return Classification(MessageKind.CLOSING, "a negative answer to a closing question")
         if strongest is _Role.NEGATIVE:
-            return Classification(MessageKind.SUBSTANTIVE, "answers no to a question")
+            return Classification(MessageKind.SUBSTANTIVE, "a no that is not to a closing question")
         if strongest is _Role.DONE and not acknowledges:
             # "nothing" after "your parcel was delivered" may well mean "nothing came".
             return Classification(MessageKind.SUBSTANTIVE, "says nothing came or is needed")

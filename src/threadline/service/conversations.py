@@ -177,7 +177,16 @@ async def transfer(
             await release_and_route(uow, previous, now)
         return conv
     assert to_queue is not None
-    conv.transfer_to_skill(validate_skill(to_queue), now, actor=actor)
+    queue = validate_skill(to_queue)
+    conv.transfer_to_skill(queue, now, actor=actor)  # refuses what cannot be transferred
+    if not await uow.access.queue_exists(queue):
+        # Nobody could ever be routed it: the conversation would be stranded. Raising
+        # rolls the transfer back.
+        raise NotFound(
+            f"no queue {queue!r}: no inbox routes to it and no agent has the skill",
+            code="unknown_queue",
+            queue=queue,
+        )
     await uow.conversations.save(conv)
     uow.collect(conv)
     if previous is not None:

@@ -22,6 +22,14 @@ class AccessRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
+    async def queue_exists(self, queue: str) -> bool:
+        """A queue exists while an inbox routes to it or an agent holds it as a skill."""
+        query = sa.select(
+            sa.exists().where(inboxes.c.skill == queue)
+            | sa.exists().where(agent_skills.c.skill == queue)
+        )
+        return bool((await self._conn.execute(query)).scalar())
+
     async def add_token(
         self, token_hash: str, agent_id: uuid.UUID, now: datetime, expires_at: datetime
     ) -> None:
