@@ -11,13 +11,15 @@ import sqlalchemy as sa
 
 from tests.support.clock import FakeClock
 from threadline.adapters.database import Database
+from threadline.adapters.schema import agents as agents_table
 from threadline.adapters.schema import conversations, customers, messages
 from threadline.core.access import Principal
-from threadline.core.agents import Role
+from threadline.core.agents import AgentStatus, Role
 from threadline.core.conversations import ConversationState
 from threadline.core.customers import make_identity
 from threadline.core.errors import DomainError, DuplicateExternalId
 from threadline.core.inboxes import Inbox
+from threadline.service import agents as agents_service
 from threadline.service import conversations as conversations_service
 from threadline.service import inbound, inboxes
 from threadline.service.inbound import Arrival, InboundMessage, IngestResult
@@ -209,3 +211,39 @@ async def test_a_closed_conversation_reopens_once_for_two_messages_in_one_batch(
         lambda uow: uow.messages.for_conversation(opened.conversation_id, limit=10)
     )
     assert [m.session_id for m in stored[1:]] == [sessions[1].id, sessions[1].id]
+
+
+async def test_two_closing_answers_to_one_agent_in_a_batch_free_two_slots(
+    tx: Transactor, clock: FakeClock
+) -> None:
+    inbox = await _inbox(tx, clock)
+    new = agents_service.NewAgent("alice", "correct horse battery", None, Role.AGENT)
+    alice = await agents_service.create_agent(tx, None, new, clock())
+    me = Principal(alice.id, Role.AGENT, alice.skills)
+    await tx.write(
+        lambda uow: agents_service.set_status(uow, me, alice.id, AgentStatus.ONLINE, clock())
+    )
+    opened = await _ingest(
+        tx, [Arrival(inbox, InboundMessage(c, "hello"), clock()) for c in ("c1", "c2")]
+    )
+    for outcome in opened:
+        assert isinstance(outcome, IngestResult)
+        assert outcome.assigned_agent_id == alice.id
+        await tx.write(
+            lambda uow, cid=outcome.conversation_id: conversations_service.send_message(
+                uow, me, cid, "Done. Anything else I can help with?", clock()
+            )
+        )
+    closing = await _ingest(
+        tx, [Arrival(inbox, InboundMessage(c, "no thanks"), clock()) for c in ("c1", "c2")]
+    )
+    assert [o.state for o in closing if isinstance(o, IngestResult)] == [
+        ConversationState.CLOSED,
+        ConversationState.CLOSED,
+    ]
+
+    async def active(uow: UnitOfWork) -> int:
+        query = sa.select(agents_table.c.active_count).where(agents_table.c.id == alice.id)
+        return int((await uow.conn.execute(query)).scalar_one())
+
+    assert await tx.read(active) == 0

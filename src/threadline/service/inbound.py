@@ -97,9 +97,10 @@ async def ingest_many(
     # the check sees it.
     await uow.messages.add_all(batch.messages)
     # Agents freed by closing answers, in id order (the lock order of every use case),
-    # then one routing pass for their skills and the queues these messages fed.
+    # once per conversation closed (an agent can get two slots back), then one routing
+    # pass for their skills and the queues these messages fed.
     skills = set(batch.queued_skills)
-    for agent_id in sorted(set(batch.freed)):
+    for agent_id in sorted(batch.freed):
         await uow.agents.release_slot(agent_id)
         agent = await uow.agents.get(agent_id)
         skills |= agent.skills if agent is not None else frozenset()
