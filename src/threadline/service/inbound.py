@@ -17,7 +17,7 @@ from threadline.core.errors import DomainError, DuplicateExternalId
 from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
-from threadline.service.routing import route_waiting
+from threadline.service.routing import release_slots, route_waiting
 from threadline.service.unit_of_work import UnitOfWork
 
 
@@ -96,14 +96,9 @@ async def ingest_many(
     # makes this insert fail on the unique key; the transaction then runs again and
     # the check sees it.
     await uow.messages.add_all(batch.messages)
-    # Agents freed by closing answers, in id order (the lock order of every use case),
-    # once per conversation closed (an agent can get two slots back), then one routing
-    # pass for their skills and the queues these messages fed.
-    skills = set(batch.queued_skills)
-    for agent_id in sorted(batch.freed):
-        await uow.agents.release_slot(agent_id)
-        agent = await uow.agents.get(agent_id)
-        skills |= agent.skills if agent is not None else frozenset()
+    # A slot back per conversation closed by its customer, then one routing pass for
+    # those agents' skills and the queues these messages fed.
+    skills = batch.queued_skills | await release_slots(uow, batch.freed)
     if skills:
         stored = zip(arrivals, outcomes, strict=True)
         now = max(a.received_at for a, o in stored if isinstance(o, IngestResult))

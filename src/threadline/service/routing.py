@@ -53,9 +53,20 @@ async def route_waiting(
     return applied
 
 
+async def release_slots(uow: UnitOfWork, agent_ids: Iterable[uuid.UUID]) -> set[str]:
+    """Give back one slot per id (an id twice: two slots), in id order, the lock order
+    of every use case; returns the skills of those agents, for the routing pass."""
+    skills: set[str] = set()
+    for agent_id in sorted(agent_ids):
+        await uow.agents.release_slot(agent_id)
+        agent = await uow.agents.get(agent_id)
+        if agent is not None:
+            skills |= agent.skills
+    return skills
+
+
 async def release_and_route(uow: UnitOfWork, agent_id: uuid.UUID, now: datetime) -> None:
     """An agent has a free slot: give them the best waiting work from their skills."""
-    await uow.agents.release_slot(agent_id)
-    agent = await uow.agents.get(agent_id)
-    if agent is not None and agent.skills:
-        await route_waiting(uow, now, skills=agent.skills)
+    skills = await release_slots(uow, [agent_id])
+    if skills:
+        await route_waiting(uow, now, skills=skills)
