@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,17 +40,3 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
-
-
-def settings_or_exit() -> Settings:
-    """`get_settings` for the command line: a bad THREADLINE_* variable ends the command
-    with one line naming it, not a traceback."""
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"THREADLINE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
-        print(f"error: {problems}", file=sys.stderr)
-        raise SystemExit(2) from None

@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-from threadline.adapters.lexicons import LexiconError, load_classifier
+from threadline.cli.failure import classifier_or_fail, fail, settings_or_fail
 from threadline.core.classify import Classifier, MessageKind, evaluate
-from threadline.settings import settings_or_exit
 
 LexiconsDir = Annotated[
     Path | None,
@@ -22,13 +21,6 @@ LexiconsDir = Annotated[
         show_default=False,
     ),
 ]
-
-
-def _classifier(lexicons: Path | None) -> Classifier:
-    try:
-        return load_classifier(lexicons or settings_or_exit().lexicons_dir)
-    except LexiconError as exc:
-        _fail(str(exc))
 
 
 def classify(
@@ -49,14 +41,14 @@ def classify(
     lexicons: LexiconsDir = None,
 ) -> None:
     """Classify a customer's message as closing, ineffectual or substantive."""
-    classifier = _classifier(lexicons)
+    classifier = classifier_or_fail(lexicons or settings_or_fail().lexicons_dir)
     if evaluate_file is not None:
         if message is not None:
-            _fail("give a message to classify or --evaluate a file, not both")
+            raise fail("give a message to classify or --evaluate a file, not both")
         typer.echo(json.dumps(_evaluate(classifier, evaluate_file), indent=2))
         return
     if message is None or not message.strip():
-        _fail("give the message to classify")
+        raise fail("give the message to classify")
     result = classifier.classify(message, after=after or None)
     if as_json:
         typer.echo(json.dumps({"kind": str(result.kind), "reason": result.reason}))
@@ -72,22 +64,17 @@ def _evaluate(classifier: Classifier, path: Path) -> dict[str, object]:
                 try:
                     rows.append((row["last_outbound"], row["message"], MessageKind(row["label"])))
                 except (KeyError, ValueError, TypeError):
-                    _fail(
+                    raise fail(
                         f"{path}:{line}: needs last_outbound, message and a label "
                         f"({', '.join(k.value for k in MessageKind)})"
-                    )
+                    ) from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        _fail(f"{path}: cannot be read: {exc}")
+        raise fail(f"{path}: cannot be read: {exc}") from None
     if not rows:
-        _fail(f"{path}: no labelled rows")
+        raise fail(f"{path}: no labelled rows")
     return {
         "file": str(path),
         "messages": len(rows),
         "languages": list(classifier.languages),
         "by_kind": evaluate(classifier, rows),
     }
-
-
-def _fail(message: str) -> NoReturn:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(2)

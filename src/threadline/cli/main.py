@@ -6,23 +6,21 @@ import asyncio
 import gc
 import socket
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from threadline.adapters.database import Database
-from threadline.adapters.lexicons import LexiconError, load_classifier
 from threadline.adapters.migrate import current as migration_current
 from threadline.adapters.migrate import upgrade as migration_upgrade
 from threadline.cli.classify import classify
+from threadline.cli.failure import classifier_or_fail, fail, settings_or_fail
 from threadline.core.agents import AgentStatus, Role
 from threadline.core.errors import DomainError
 from threadline.service import agents as agent_service
 from threadline.service import inboxes as inbox_service
 from threadline.service.unit_of_work import Transactor, UnitOfWork
-from threadline.settings import settings_or_exit
 
 T = TypeVar("T")
 
@@ -39,11 +37,6 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option("--database-url", help="Overrides THREADLINE_DATABASE_URL.", show_default=False),
 ]
-
-
-def fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(2)
 
 
 def run_db(url: str, work: Callable[[Transactor], Awaitable[T]]) -> T:
@@ -73,7 +66,7 @@ def run_db(url: str, work: Callable[[Transactor], Awaitable[T]]) -> T:
 
 
 def _url(database_url: str | None) -> str:
-    return database_url or settings_or_exit().database_url
+    return database_url or settings_or_fail().database_url
 
 
 @app.command()
@@ -88,8 +81,8 @@ def serve(
 
     from threadline.api.app import create_app
 
-    settings = settings_or_exit()
-    _check_lexicons(settings.lexicons_dir)
+    settings = settings_or_fail()
+    classifier_or_fail(settings.lexicons_dir)  # bad lexicons: refused before serving
     _check_port_free(host or settings.host, port if port is not None else settings.port)
     run_db(settings.database_url, _check_schema)
     app = create_app(settings)
@@ -106,14 +99,6 @@ def serve(
         log_level=settings.log_level,
         proxy_headers=True,
     )
-
-
-def _check_lexicons(directory: Path | None) -> None:
-    """Refuse bad classifier lexicons before serving, in one line."""
-    try:
-        load_classifier(directory)
-    except LexiconError as exc:
-        raise fail(str(exc)) from None
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -255,7 +240,7 @@ def demo(
     """Start the service with demo agents and a stream of simulated customers."""
     from threadline.demo import run_demo
 
-    _check_lexicons(settings_or_exit().lexicons_dir)
+    classifier_or_fail(settings_or_fail().lexicons_dir)
     _check_port_free(host, port)
     try:
         migration_upgrade(database_url)
