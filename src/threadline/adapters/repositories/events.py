@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import uuid
@@ -29,16 +30,8 @@ class StoredEvent:
     payload: dict[str, Any]
 
     def row(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "type": self.type,
-            "occurred_at": self.occurred_at,
-            "actor": self.actor,
-            "conversation_id": self.conversation_id,
-            "agent_id": self.agent_id,
-            "queue": self.queue,
-            "payload": self.payload,
-        }
+        """The `events` row: its columns are this class's fields, one for one."""
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @functools.cached_property
     def json_text(self) -> str:
@@ -57,6 +50,9 @@ class StoredEvent:
             "payload": self.payload,
         }
 
+
+# The `events` table's columns are StoredEvent's fields, one for one, both ways.
+_FIELDS = tuple(f.name for f in dataclasses.fields(StoredEvent))
 
 # Built once: these run for every transaction and every stream read.
 _ALLOCATE = (
@@ -123,13 +119,4 @@ class EventRepository:
 
 
 def _from_row(r: Any) -> StoredEvent:
-    return StoredEvent(
-        seq=r.seq,
-        type=r.type,
-        occurred_at=r.occurred_at,
-        actor=r.actor,
-        conversation_id=r.conversation_id,
-        agent_id=r.agent_id,
-        queue=r.queue,
-        payload=r.payload,
-    )
+    return StoredEvent(**r._mapping)
