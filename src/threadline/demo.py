@@ -169,7 +169,7 @@ async def run_demo(database_url: str, host: str, port: int, per_minute: float) -
         await asyncio.sleep(0.05)
     bound = server.servers[0].sockets[0].getsockname()[1]
     base = f"http://{host}:{bound}"
-    print(f"Threadline demo running at {base}  (API docs: {base}/docs)")
+    print(f"Threadline demo running at {base}  (agent desk: {base}/desk/, API docs: {base}/docs)")
     print(
         "Log in as alice, bob, carol (agents), sam (supervisor) or ada (admin); "
         f"password: {password}"

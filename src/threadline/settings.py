@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     # A safety net: routing also runs on every change that can free or need a slot; this
     # periodic pass catches work left waiting after a lost race between two processes.
     routing_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # How often due timers (inactivity, auto-close, respond-by breaches) are looked for:
+    # the worst-case lateness of a timer. Every timer is minutes long, so a second late
+    # is invisible; a tick costs one indexed query.
+    timer_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     # argon2id cost. The defaults are argon2-cffi's RFC 9106 "low memory" profile
     # (3 passes, 64 MiB); lower them only where hashing speed matters more than
     # resistance to offline guessing, e.g. the test suite.

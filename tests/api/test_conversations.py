@@ -325,3 +325,24 @@ async def test_a_transfer_to_a_queue_nobody_serves_is_refused_and_changes_nothin
     assert r.json()["error"]["code"] == "unknown_queue"
     assert detail["conversation"]["state"] == "assigned"
     assert detail["conversation"]["queue"] == "general"
+
+
+async def test_the_list_shows_each_customer_and_the_start_of_their_last_message(
+    live: Live,
+) -> None:
+    inbox = await live.inbox()
+    alice = await live.agent("alice")
+    said = await live.customer_says(inbox, "c1", "x" * 300)
+    await live.reply(alice, said["conversation_id"], "Thanks, looking into it")
+    r = await live.http.get(
+        "/api/v1/conversations", params={"agent_id": alice.id}, headers=alice.headers
+    )
+    [row] = r.json()
+    assert row["customer_name"] == "C1"
+    assert row["last_message"]["direction"] == "outbound"
+    assert row["last_message"]["preview"] == "Thanks, looking into it"
+    await live.customer_says(inbox, "c1", "y" * 300)
+    r = await live.http.get(
+        "/api/v1/conversations", params={"agent_id": alice.id}, headers=alice.headers
+    )
+    assert r.json()[0]["last_message"]["preview"] == "y" * 140

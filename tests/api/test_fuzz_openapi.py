@@ -360,6 +360,12 @@ async def seed(live: Live) -> Seeded:
     said = await live.customer_says(inbox, "fuzz-customer", "Hello from the fuzz")
     assert said["assigned_agent_id"] == agent.id
     reply = await live.reply(agent, said["conversation_id"], "Hi!")
+    canned = await live.http.post(
+        "/api/v1/canned-responses",
+        json={"shortcut": "hello", "text": "Hello! How can I help?"},
+        headers=admin.headers,
+    )
+    assert canned.status_code == 201, canned.text
     return Seeded(
         known_ids={
             "agent_id": target.id,
@@ -367,6 +373,8 @@ async def seed(live: Live) -> Seeded:
             "conversation_id": said["conversation_id"],
             "inbox_id": spare.id,
             "message_id": reply["id"],
+            "channel": "sms",
+            "canned_id": canned.json()["id"],
         },
         admin_token=admin.token,
         agent_token=agent.token,

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from threadline.core import pacing
 from threadline.core.access import (
     Principal,
     can_view,
@@ -88,6 +89,7 @@ def opened(skill: str = "billing") -> Conversation:
         skill=skill,
         session_id=uuid.uuid4(),
         now=T0,
+        timing=pacing.timing_for("web"),
     )
 
 
@@ -286,9 +288,18 @@ def test_closing_reaches_the_agent_and_the_queue() -> None:
 def test_messages_in_an_assigned_conversation_reach_only_its_agent() -> None:
     conv = opened(skill="billing")
     conv.assign(ME, T0, actor=ACTOR_ROUTER, cause="routed")
-    conv.receive_customer_message(message_id=uuid.uuid4(), now=T0, new_session_id=uuid.uuid4())
+    conv.receive_customer_message(
+        timing=pacing.timing_for(conv.channel),
+        message_id=uuid.uuid4(),
+        now=T0,
+        new_session_id=uuid.uuid4(),
+    )
     conv.record_agent_message(
-        agent_id=ME, message_id=uuid.uuid4(), now=T0, context=OutboundContext.STATEMENT
+        timing=pacing.timing_for(conv.channel),
+        agent_id=ME,
+        message_id=uuid.uuid4(),
+        now=T0,
+        context=OutboundContext.STATEMENT,
     )
     received, sent = conv.events[-2:]
     watcher = Principal(OTHER, Role.AGENT, frozenset({"billing"}))

@@ -62,16 +62,26 @@ def open_conv(*, channel: str = "web", skill: str = "billing", now: datetime = T
         skill=skill,
         session_id=SESSION_1,
         now=now,
+        timing=pacing.timing_for(channel),
     )
 
 
 def customer_writes(conv: Conversation, now: datetime) -> int:
-    return conv.receive_customer_message(message_id=new_id(), now=now, new_session_id=new_id())
+    return conv.receive_customer_message(
+        timing=pacing.timing_for(conv.channel),
+        message_id=new_id(),
+        now=now,
+        new_session_id=new_id(),
+    )
 
 
 def agent_writes(conv: Conversation, agent: uuid.UUID, now: datetime) -> int:
     return conv.record_agent_message(
-        agent_id=agent, message_id=new_id(), now=now, context=OutboundContext.STATEMENT
+        timing=pacing.timing_for(conv.channel),
+        agent_id=agent,
+        message_id=new_id(),
+        now=now,
+        context=OutboundContext.STATEMENT,
     )
 
 
@@ -131,9 +141,9 @@ def types(events: list[Event]) -> list[EventType]:
 # any open state -> closed; closed -> a new session, in the bot or in the queue.
 EXPECTED_ALLOWED: dict[ConversationState, set[ConversationState]] = {
     S.BOT: {S.QUEUED, S.CLOSED},
-    S.QUEUED: {S.ASSIGNED, S.CLOSED},
+    S.QUEUED: {S.ASSIGNED, S.INACTIVE, S.CLOSED},
     S.ASSIGNED: {S.ASSIGNED, S.QUEUED, S.INACTIVE, S.CLOSED},
-    S.INACTIVE: {S.ASSIGNED, S.QUEUED, S.CLOSED},
+    S.INACTIVE: {S.QUEUED, S.CLOSED},
     S.CLOSED: {S.BOT, S.QUEUED},
 }
 MATRIX = list(itertools.product(list(S), list(S)))
@@ -157,14 +167,19 @@ def drive(conv: Conversation, target: ConversationState, now: datetime) -> str:
     if target is S.CLOSED:
         conv.close(now, actor="agent:x", reason=CloseReason.AGENT)
         return "close"
+    if target is S.INACTIVE:
+        if conv.waiting_on is WaitingOn.AGENT and conv.state.is_open:
+            conv.waiting_on = WaitingOn.CUSTOMER  # only a silent customer's can go inactive
+        conv.go_inactive(now, pacing.timing_for(conv.channel), actor="agent:x", cause="agent")
+        return "go_inactive"
     if target is S.QUEUED:
-        if conv.state is S.CLOSED:
+        if conv.state in (S.CLOSED, S.INACTIVE):
             customer_writes(conv, now)
             return "receive_customer_message"
         if conv.state is not S.BOT:
             conv.requeue(now, actor=ACTOR_ROUTER, cause="agent_offline")
             return "requeue"
-    # No public entry point into `bot` or `inactive`, nor yet a bot handoff (the virtual
+    # No public entry point into `bot`, nor yet a bot handoff (the virtual
     # agent's issue): the last resort is `_move`.
     conv._move(target, now)
     return "_move"
@@ -210,10 +225,10 @@ def test_every_disallowed_transition_raises_and_changes_nothing(
 
 
 def test_disallowed_move_names_both_states() -> None:
-    conv = loaded_conv(S.QUEUED)
+    conv = loaded_conv(S.BOT)
     with pytest.raises(InvalidTransition) as info:
         conv._move(S.INACTIVE, at(1))
-    assert info.value.details == {"state": "queued", "target": "inactive"}
+    assert info.value.details == {"state": "bot", "target": "inactive"}
 
 
 @pytest.mark.parametrize("state", [S.BOT, S.INACTIVE, S.CLOSED], ids=str)
@@ -412,7 +427,10 @@ def test_closed_conversation_reopens_as_a_new_session_on_a_customer_message() ->
     session_2 = new_id()
     reopen_at = at(86400)
     number = conv.receive_customer_message(
-        message_id=new_id(), now=reopen_at, new_session_id=session_2
+        timing=pacing.timing_for(conv.channel),
+        message_id=new_id(),
+        now=reopen_at,
+        new_session_id=session_2,
     )
 
     assert conv.state is S.QUEUED
@@ -444,7 +462,12 @@ def test_each_reopening_is_a_further_session() -> None:
     for n in range(2, 6):
         conv.close(at(n * 100), actor="bot", reason=CloseReason.BOT)
         sid = new_id()
-        conv.receive_customer_message(message_id=new_id(), now=at(n * 100 + 1), new_session_id=sid)
+        conv.receive_customer_message(
+            timing=pacing.timing_for(conv.channel),
+            message_id=new_id(),
+            now=at(n * 100 + 1),
+            new_session_id=sid,
+        )
         assert conv.session_seq == n
         assert conv.session_id == sid
         seen.add(sid)
@@ -836,7 +859,11 @@ class ConversationMachine(RuleBasedStateMachine):
             state, session = self.conv.state, self.conv.session_id
             self.count += 1
             number = self.conv.receive_customer_message(
-                message_id=new_id(), now=now, new_session_id=new_id(), kind=kind
+                timing=pacing.timing_for(self.conv.channel),
+                message_id=new_id(),
+                now=now,
+                new_session_id=new_id(),
+                kind=kind,
             )
             assert number == self.count
             assert self.conv.session_id == session  # never reopens
@@ -947,7 +974,11 @@ def test_an_ineffectual_message_changes_nothing_but_the_thread() -> None:
     pace, count = conv.pace, conv.message_count
     conv.events.clear()
     conv.receive_customer_message(
-        message_id=new_id(), now=at(40), new_session_id=new_id(), kind=MessageKind.INEFFECTUAL
+        timing=pacing.timing_for(conv.channel),
+        message_id=new_id(),
+        now=at(40),
+        new_session_id=new_id(),
+        kind=MessageKind.INEFFECTUAL,
     )
     assert conv.waiting_on is WaitingOn.CUSTOMER
     assert conv.respond_by is None
@@ -965,7 +996,11 @@ def test_a_closing_message_closes_the_session_once() -> None:
     for n in range(2):  # a second "no" to a closed conversation closes nothing more
         conv.events.clear()
         conv.receive_customer_message(
-            message_id=new_id(), now=at(40 + n), new_session_id=new_id(), kind=MessageKind.CLOSING
+            timing=pacing.timing_for(conv.channel),
+            message_id=new_id(),
+            now=at(40 + n),
+            new_session_id=new_id(),
+            kind=MessageKind.CLOSING,
         )
         assert conv.state is ConversationState.CLOSED
         assert conv.session_id == session

@@ -10,6 +10,7 @@ import uuid
 import asyncpg
 
 from threadline.adapters.migrate import upgrade
+from threadline.adapters.schema import metadata
 
 PG_HOST = os.environ.get("THREADLINE_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("THREADLINE_TEST_PG_PORT", "5432"))
@@ -17,18 +18,9 @@ PG_USER = os.environ.get("THREADLINE_TEST_PG_USER", "postgres")
 PG_ADMIN_DB = os.environ.get("THREADLINE_TEST_PG_DB", "test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-TABLES = [
-    "events",
-    "messages",
-    "conversation_sessions",
-    "conversations",
-    "customer_identities",
-    "customers",
-    "auth_tokens",
-    "inboxes",
-    "agent_skills",
-    "agents",
-]
+# Every table but the sequence row, from the schema itself so that a new table cannot
+# be forgotten and leak rows from one test into the next.
+TABLES = [t.name for t in metadata.sorted_tables if t.name != "event_sequence"]
 
 
 def pg_url(database: str) -> str:

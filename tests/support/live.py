@@ -180,6 +180,8 @@ async def serve(database_url: str, clock: FakeClock, **overrides: Any) -> AsyncI
         # every assignment a test sees was caused by the action it took.
         stream_poll_seconds=0.2,
         routing_interval_seconds=3600,
+        # Timers fire within a tick of the test moving the clock past them.
+        timer_interval_seconds=0.05,
         **overrides,
     )
     app = create_app(settings, clock=clock)

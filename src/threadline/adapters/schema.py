@@ -136,6 +136,9 @@ conversations = sa.Table(
     sa.Column("message_count", sa.Integer, nullable=False, server_default="0"),
     # core.classify.OutboundContext of the last agent/bot message: how a reply is read.
     sa.Column("last_outbound", sa.String(24), nullable=False, server_default="none"),
+    sa.Column("inactive_since", UTCDateTime, nullable=True),
+    # Reactivated and waiting: the queue serves it ahead of new work.
+    sa.Column("reactivated", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("opened_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # One persistent thread per customer per inbox (DESIGN.md §1).
@@ -154,6 +157,43 @@ conversation_sessions = sa.Table(
     sa.Column("closed_at", UTCDateTime, nullable=True),
     sa.Column("close_reason", sa.String(64), nullable=True),
     sa.UniqueConstraint("conversation_id", "seq"),
+)
+
+# The durable timers (core.lifecycle.TimerKind): one row per running timer. A row is
+# written only under its conversation's lock, which is also what the scheduler takes to
+# fire it, so a timer fires once even with several processes.
+conversation_timers = sa.Table(
+    "conversation_timers",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        Id,
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Index("ix_conversation_timers_due_at", "due_at"),
+)
+
+# Per-channel pacing and timeouts (core.pacing.ChannelTiming); a channel without a row
+# uses the shipped defaults.
+channel_settings = sa.Table(
+    "channel_settings",
+    metadata,
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("updated_by", Id, sa.ForeignKey("agents.id"), nullable=True),
+)
+
+canned_responses = sa.Table(
+    "canned_responses",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("shortcut", sa.String(32), nullable=False, unique=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
 messages = sa.Table(

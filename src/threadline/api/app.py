@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
 from threadline import __version__
@@ -13,10 +14,22 @@ from threadline.adapters.database import Database
 from threadline.adapters.lexicons import load_classifier
 from threadline.adapters.stream import EventStream
 from threadline.api import errors
-from threadline.api.background import RoutingLoop
+from threadline.api.background import RoutingLoop, TimerLoop
 from threadline.api.context import AppContext, Clock, system_clock
+from threadline.api.desk import DeskFiles
 from threadline.api.limits import BodyLimitMiddleware
-from threadline.api.routes import agents, auth, channel, conversations, customers, inboxes, stream
+from threadline.api.routes import (
+    agents,
+    auth,
+    canned,
+    channel,
+    channels,
+    conversations,
+    customers,
+    inboxes,
+    overview,
+    stream,
+)
 from threadline.service.batching import IngestBatcher
 from threadline.service.unit_of_work import Transactor
 from threadline.settings import Settings, get_settings
@@ -50,10 +63,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         ctx.ingest.start()
         router_loop = RoutingLoop(ctx, settings.routing_interval_seconds)
         router_loop.start()
+        timer_loop = TimerLoop(ctx, settings.timer_interval_seconds)
+        timer_loop.start()
         app.state.ctx = ctx
         try:
             yield
         finally:
+            await timer_loop.stop()
             await router_loop.stop()
             await ctx.ingest.stop()
             await event_stream.stop()
@@ -72,8 +88,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     # Each module's router straight onto the app: a nested router is matched level by
     # level on every request. The channel comes first because it takes the most traffic.
-    for module in (channel, auth, agents, customers, conversations, inboxes, stream):
+    for module in (
+        channel,
+        auth,
+        agents,
+        customers,
+        conversations,
+        inboxes,
+        channels,
+        overview,
+        canned,
+        stream,
+    ):
         app.include_router(module.router, prefix="/api/v1")
+
+    app.mount("/desk", DeskFiles(), name="desk")
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/desk/")
 
     @app.get("/healthz", response_model=Health, tags=["health"])
     async def healthz() -> Health:

@@ -8,6 +8,7 @@ import logging
 from threadline.adapters.worker import BackgroundWorker
 from threadline.api.context import AppContext
 from threadline.service.routing import route_waiting
+from threadline.service.timers import BATCH_SIZE, fire_due
 
 log = logging.getLogger(__name__)
 
@@ -24,3 +25,23 @@ class RoutingLoop(BackgroundWorker):
                 await self._ctx.tx.write(lambda uow: route_waiting(uow, self._ctx.now()))
             except Exception:
                 log.exception("periodic routing pass failed; will retry")
+
+
+class TimerLoop(BackgroundWorker):
+    """Fires the durable timers that are due, every `interval` seconds."""
+
+    def __init__(self, ctx: AppContext, interval: float) -> None:
+        self._ctx = ctx
+        self._interval = interval
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                # A full batch means more may be due (after downtime): keep going.
+                while await self._ctx.tx.write(lambda uow: fire_due(uow, self._ctx.now())) >= (
+                    BATCH_SIZE
+                ):
+                    pass
+            except Exception:
+                log.exception("firing timers failed; will retry")

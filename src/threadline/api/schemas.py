@@ -15,6 +15,8 @@ from threadline.core.conversations import Conversation, ConversationState, Waiti
 from threadline.core.customers import Identity
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import MAX_BODY_CHARS, DeliveryStatus, Direction, Message, SenderType
+from threadline.service.channels import ChannelSettings
+from threadline.service.conversations import ConversationSummary
 from threadline.service.customers import CustomerView
 
 Channel = Literal["api", "web", "app", "sms", "whatsapp", "messenger", "rcs", "apple"]
@@ -112,6 +114,55 @@ class StatusIn(Request):
     status: AgentStatus
 
 
+# -- channel settings --------------------------------------------------------------
+
+# Strict: JSON true is not 1.0. The cross-field rules and lower bounds are the core's
+# (core.pacing.ChannelTiming), which names the offending setting.
+Seconds = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+Factor = Annotated[float, Field(strict=True, gt=0, le=100, allow_inf_nan=False)]
+
+
+class ChannelSettingsPatch(Request):
+    """Durations in seconds. Checked together: floor ≤ ceiling, inactive_min ≤
+    inactive_max, durations at most 7 days (close_after 30 days)."""
+
+    default_pace: Seconds | None = None
+    k: Factor | None = None
+    floor: Seconds | None = None
+    ceiling: Seconds | None = None
+    m: Factor | None = None
+    inactive_min: Seconds | None = None
+    inactive_max: Seconds | None = None
+    close_after: Seconds | None = None
+    alpha: Annotated[float, Field(strict=True, gt=0, le=1, allow_inf_nan=False)] | None = None
+
+
+class ChannelSettingsOut(BaseModel):
+    channel: str
+    default_pace: float = Field(description="Assumed reply latency of a new customer (s).")
+    k: float = Field(description="respond_by = received_at + clamp(k·pace, floor, ceiling).")
+    floor: float
+    ceiling: float = Field(description="The channel's response-window target (s).")
+    m: float = Field(description="Inactive after clamp(m·pace, inactive_min, inactive_max).")
+    inactive_min: float
+    inactive_max: float
+    close_after: float = Field(description="An inactive conversation closes after this (s).")
+    alpha: float = Field(description="Weight of the newest reply latency in the pace.")
+    customised: bool = Field(description="False: the shipped defaults apply.")
+    updated_at: datetime | None
+    updated_by: uuid.UUID | None
+
+    @classmethod
+    def of(cls, s: ChannelSettings) -> ChannelSettingsOut:
+        return cls(
+            channel=s.channel,
+            **s.timing.as_dict(),
+            customised=s.customised,
+            updated_at=s.updated_at,
+            updated_by=s.updated_by,
+        )
+
+
 # -- customers ---------------------------------------------------------------------
 
 
@@ -171,6 +222,12 @@ class ConversationOut(BaseModel):
     updated_at: datetime
     last_customer_message_at: datetime | None
     last_outbound_at: datetime | None
+    inactive_since: datetime | None = Field(
+        description="When it went inactive (its slot freed, its owner kept); null if active."
+    )
+    reactivated: bool = Field(
+        description="Reactivated and waiting in the queue, where it goes ahead of new work."
+    )
     last_outbound: OutboundContext = Field(
         description="What the last agent or bot message asked of the customer, which "
         "decides how their reply is read: none, statement, awaits_answer or "
@@ -196,6 +253,38 @@ class ConversationOut(BaseModel):
             last_customer_message_at=c.last_customer_message_at,
             last_outbound_at=c.last_outbound_at,
             last_outbound=c.last_outbound,
+            inactive_since=c.inactive_since,
+            reactivated=c.reactivated,
+        )
+
+
+# The list shows the start of the last message; the thread shows it all.
+PREVIEW_CHARS = 140
+
+
+class LastMessageOut(BaseModel):
+    direction: Direction
+    preview: str = Field(description=f"The first {PREVIEW_CHARS} characters, as text.")
+    created_at: datetime
+
+
+class ConversationSummaryOut(ConversationOut):
+    customer_name: str | None
+    last_message: LastMessageOut | None
+
+    @classmethod
+    def of_summary(cls, s: ConversationSummary) -> ConversationSummaryOut:
+        last = s.last_message
+        return cls(
+            **ConversationOut.of(s.conversation).model_dump(),
+            customer_name=s.customer_name,
+            last_message=LastMessageOut(
+                direction=last.direction,
+                preview=last.body[:PREVIEW_CHARS],
+                created_at=last.created_at,
+            )
+            if last is not None
+            else None,
         )
 
 

@@ -38,8 +38,11 @@ def can_view(principal: Principal, conv: Conversation) -> bool:
 
 
 def require_manage(principal: Principal, conv: Conversation) -> None:
-    """Closing and transferring: the assigned agent, or a supervisor/admin."""
+    """Closing, transferring, marking inactive: the assigned agent (the owner, for an
+    inactive conversation), or a supervisor/admin."""
     if principal.sees_everything:
+        return
+    if conv.state is ConversationState.INACTIVE and conv.owner_agent_id == principal.agent_id:
         return
     if conv.assigned_agent_id != principal.agent_id:
         raise Forbidden("only the assigned agent or a supervisor can do this")

@@ -7,7 +7,6 @@ aggregate and its events in one transaction.
 
 from __future__ import annotations
 
-import enum
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,46 +15,24 @@ from typing import Any
 from threadline.core import pacing
 from threadline.core.classify import MessageKind, OutboundContext
 from threadline.core.errors import Forbidden, InvalidInput, InvalidTransition
-from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
+from threadline.core.events import ACTOR_CUSTOMER, ACTOR_SYSTEM, Event, EventType
+from threadline.core.lifecycle import (
+    ALLOWED_TRANSITIONS,
+    CloseReason,
+    ConversationState,
+    TimerKind,
+    WaitingOn,
+)
+from threadline.core.pacing import ChannelTiming
 
-
-class ConversationState(enum.StrEnum):
-    BOT = "bot"
-    QUEUED = "queued"
-    ASSIGNED = "assigned"
-    INACTIVE = "inactive"
-    CLOSED = "closed"
-
-    @property
-    def is_open(self) -> bool:
-        return self is not ConversationState.CLOSED
-
-
-_S = ConversationState
-ALLOWED_TRANSITIONS: dict[ConversationState, frozenset[ConversationState]] = {
-    _S.BOT: frozenset({_S.QUEUED, _S.CLOSED}),
-    _S.QUEUED: frozenset({_S.ASSIGNED, _S.CLOSED}),
-    # assigned -> assigned is a transfer to another agent; -> queued is a transfer to a
-    # skill or the agent going offline.
-    _S.ASSIGNED: frozenset({_S.ASSIGNED, _S.QUEUED, _S.INACTIVE, _S.CLOSED}),
-    _S.INACTIVE: frozenset({_S.ASSIGNED, _S.QUEUED, _S.CLOSED}),
-    # A closed conversation reopens as a new session.
-    _S.CLOSED: frozenset({_S.BOT, _S.QUEUED}),
-}
-
-
-class WaitingOn(enum.StrEnum):
-    AGENT = "agent"
-    CUSTOMER = "customer"
-    NOBODY = "nobody"
-
-
-class CloseReason(enum.StrEnum):
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    BOT = "bot"
-    CUSTOMER_DECLINED_MORE_HELP = "customer_declined_more_help"
-    INACTIVITY = "inactivity"
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "CloseReason",
+    "Conversation",
+    "ConversationState",
+    "TimerKind",
+    "WaitingOn",
+]
 
 
 @dataclass
@@ -83,7 +60,16 @@ class Conversation:
     message_count: int = 0
     # What the last agent or bot message asked of the customer: how their reply is read.
     last_outbound: OutboundContext = OutboundContext.NONE
+    # When it last went inactive (None while active): the start of the close timeout.
+    inactive_since: datetime | None = None
+    # Reactivated and waiting in the queue: served ahead of new work (DESIGN.md §3).
+    reactivated: bool = False
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
+    # Durable timers set (a due time) or cancelled (None) since the last save, for the
+    # service to write with the events. Only changes: most messages touch none.
+    timer_changes: dict[TimerKind, datetime | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     # -- construction -------------------------------------------------------------
 
@@ -98,8 +84,8 @@ class Conversation:
         skill: str,
         session_id: uuid.UUID,
         now: datetime,
+        timing: ChannelTiming,
     ) -> Conversation:
-        timing = pacing.timing_for(channel)
         conv = cls(
             id=id,
             customer_id=customer_id,
@@ -135,6 +121,7 @@ class Conversation:
         message_id: uuid.UUID,
         now: datetime,
         new_session_id: uuid.UUID,
+        timing: ChannelTiming,
         kind: MessageKind = MessageKind.SUBSTANTIVE,
     ) -> int:
         """A customer wrote: returns the message's number in the thread.
@@ -143,11 +130,17 @@ class Conversation:
         classifier read it after `last_outbound`. Substantive: the agent is waited on
         again, and a closed conversation reopens as a new session. Ineffectual (thanks,
         ok): stored and shown, nothing else changes. Closing (a "no" to "anything
-        else?"): the session closes."""
+        else?"): the session closes.
+
+        An inactive conversation reactivates into the queue, marked `reactivated` (ahead
+        of new work); the service hands it straight to its owner when they have room
+        under their maximum load. A closed one reopens into the queue, where the
+        service prefers the owner too."""
         if kind is not MessageKind.SUBSTANTIVE:
             return self._receive_without_reply(message_id, now, kind)
-        timing = pacing.timing_for(self.channel)
-        if self.state is ConversationState.CLOSED:
+        if self.state is ConversationState.INACTIVE:
+            self._reactivate(now)
+        elif self.state is ConversationState.CLOSED:
             self._move(ConversationState.QUEUED, now)
             self.session_id = new_session_id
             self.session_seq += 1
@@ -161,14 +154,17 @@ class Conversation:
                 session_seq=self.session_seq,
             )
             self._record(EventType.QUEUED, now, ACTOR_CUSTOMER, queue=self.skill, cause="reopened")
-        if self.waiting_on is WaitingOn.CUSTOMER and self.last_outbound_at is not None:
-            latency = (now - self.last_outbound_at).total_seconds()
-            self.pace = pacing.update_pace(self.pace, latency, timing)
+        if self.waiting_on is WaitingOn.CUSTOMER:
+            self.schedule(TimerKind.INACTIVITY, None)
+            if self.last_outbound_at is not None:
+                latency = (now - self.last_outbound_at).total_seconds()
+                self.pace = pacing.update_pace(self.pace, latency, timing)
         if self.waiting_on is not WaitingOn.AGENT:
             # The clock starts at the first unanswered message; more messages in a row
             # do not push the promise further out.
             self.waiting_on = WaitingOn.AGENT
             self.respond_by = pacing.respond_by(now, self.pace, timing)
+            self.schedule(TimerKind.RESPOND_BY, self.respond_by)
         # The customer has spoken since the agent's last message: what that message
         # asked is answered or overtaken, and it must not decide how their next is read.
         self.last_outbound = OutboundContext.NONE
@@ -207,9 +203,11 @@ class Conversation:
         message_id: uuid.UUID,
         now: datetime,
         context: OutboundContext,
+        timing: ChannelTiming,
     ) -> int:
         """The assigned agent replied: returns the message's number in the thread.
-        `context` is what the message asks of the customer (`Classifier.context_of`)."""
+        `context` is what the message asks of the customer (`Classifier.context_of`).
+        The customer is waited on now: the inactivity timer starts from this message."""
         if self.state is not ConversationState.ASSIGNED:
             raise InvalidTransition(
                 f"cannot send in a {self.state} conversation; it must be assigned to you",
@@ -217,8 +215,11 @@ class Conversation:
             )
         if self.assigned_agent_id != agent_id:
             raise Forbidden("only the assigned agent can send in this conversation")
+        if self.respond_by is not None:
+            self.schedule(TimerKind.RESPOND_BY, None)
         self.waiting_on = WaitingOn.CUSTOMER
         self.respond_by = None
+        self.schedule(TimerKind.INACTIVITY, pacing.inactive_at(now, self.pace, timing))
         self.last_outbound = context
         self.last_outbound_at = now
         self.updated_at = now
@@ -234,11 +235,22 @@ class Conversation:
 
     # -- routing --------------------------------------------------------------------
 
-    def assign(self, agent_id: uuid.UUID, now: datetime, *, actor: str, cause: str) -> None:
+    def assign(
+        self,
+        agent_id: uuid.UUID,
+        now: datetime,
+        *,
+        actor: str,
+        cause: str,
+        load: int | None = None,
+    ) -> None:
+        """`load`: the agent's active conversations with this one, for the record (an
+        audit of the P and M limits reads it from the event)."""
         self._move(ConversationState.ASSIGNED, now)
         self.assigned_agent_id = agent_id
         self.owner_agent_id = agent_id
         self.enqueued_at = None
+        self.reactivated = False
         self._record(
             EventType.ASSIGNED,
             now,
@@ -246,6 +258,7 @@ class Conversation:
             agent_id=agent_id,
             queue=self.skill,
             cause=cause,
+            load=load,
             respond_by=self.respond_by.isoformat() if self.respond_by else None,
         )
 
@@ -264,7 +277,9 @@ class Conversation:
             self._record(EventType.UNASSIGNED, now, actor, agent_id=previous, cause=cause)
         self._record(EventType.QUEUED, now, actor, queue=self.skill, cause=cause)
 
-    def transfer_to_agent(self, to_agent: uuid.UUID, now: datetime, *, actor: str) -> None:
+    def transfer_to_agent(
+        self, to_agent: uuid.UUID, now: datetime, *, actor: str, load: int | None = None
+    ) -> None:
         previous = self.assigned_agent_id
         if previous == to_agent:
             raise InvalidInput("the conversation is already assigned to that agent")
@@ -278,7 +293,7 @@ class Conversation:
             )
             # The same "you lost this conversation" signal as every other hand-over.
             self._record(EventType.UNASSIGNED, now, actor, agent_id=previous, cause="transfer")
-        self.assign(to_agent, now, actor=actor, cause="transfer")
+        self.assign(to_agent, now, actor=actor, cause="transfer", load=load)
 
     def transfer_to_skill(self, skill: str, now: datetime, *, actor: str) -> None:
         if self.state not in (ConversationState.ASSIGNED, ConversationState.QUEUED):
@@ -305,6 +320,88 @@ class Conversation:
             self._record(EventType.UNASSIGNED, now, actor, agent_id=previous, cause="transfer")
         self._record(EventType.QUEUED, now, actor, queue=skill, cause="transfer")
 
+    # -- inactivity and timers --------------------------------------------------------
+
+    def go_inactive(self, now: datetime, timing: ChannelTiming, *, actor: str, cause: str) -> None:
+        """Stop holding an agent's slot while the customer is away (DESIGN.md §2).
+
+        The agent stays the owner, so the customer's next real message comes back to
+        them; a queued conversation has no owner to keep. The caller gives the slot
+        back. Only a conversation waiting on the customer can go inactive: one waiting
+        on the agent would strand a customer."""
+        if self.state not in (ConversationState.ASSIGNED, ConversationState.QUEUED):
+            raise InvalidTransition(
+                f"a {self.state} conversation cannot become inactive", state=str(self.state)
+            )
+        if self.waiting_on is WaitingOn.AGENT:
+            raise InvalidTransition(
+                "the customer is waiting for an answer; reply before marking it inactive",
+                state=str(self.state),
+            )
+        holder = self.assigned_agent_id
+        audience = self._audience(include_queue=True)
+        self._move(ConversationState.INACTIVE, now)
+        # From the queue there is nobody to come back to: the previous owner gave it up
+        # (went offline, or transferred it), so the customer's next message is new work.
+        self.owner_agent_id = holder
+        self.assigned_agent_id = None
+        self.enqueued_at = None
+        self.reactivated = False
+        self.inactive_since = now
+        if self.waiting_on is WaitingOn.CUSTOMER:
+            self.schedule(TimerKind.INACTIVITY, None)
+        self.schedule(TimerKind.AUTO_CLOSE, pacing.close_at(now, timing))
+        self._record(
+            EventType.INACTIVE,
+            now,
+            actor,
+            # The owner's desk moves it to their inactive list; a queue loses it.
+            agent_id=holder,
+            queue=audience["queue"] or self.skill,
+            cause=cause,
+            owner_agent_id=str(self.owner_agent_id) if self.owner_agent_id else None,
+        )
+
+    def release_owner(self, now: datetime, *, actor: str, cause: str) -> None:
+        """An inactive conversation's owner went offline: it returns to whoever is free."""
+        if self.state is not ConversationState.INACTIVE or self.owner_agent_id is None:
+            raise InvalidTransition("only an owned inactive conversation has an owner to drop")
+        previous = self.owner_agent_id
+        self.owner_agent_id = None
+        self.updated_at = now
+        self._record(EventType.UNASSIGNED, now, actor, agent_id=previous, cause=cause)
+
+    def record_breach(self, now: datetime) -> None:
+        """The respond-by time passed and the customer is still waiting (an SLA miss)."""
+        assert self.respond_by is not None
+        self._record(
+            EventType.RESPOND_BY_BREACHED,
+            now,
+            ACTOR_SYSTEM,
+            **self._audience(include_queue=True),
+            respond_by=self.respond_by.isoformat(),
+        )
+
+    def schedule(self, kind: TimerKind, due: datetime | None) -> None:
+        """Set (or with None cancel) one of the conversation's durable timers."""
+        self.timer_changes[kind] = due
+
+    def _reactivate(self, now: datetime) -> None:
+        self._move(ConversationState.QUEUED, now)
+        self.schedule(TimerKind.AUTO_CLOSE, None)
+        self.inactive_since = None
+        self.reactivated = True
+        self.enqueued_at = now
+        self._record(
+            EventType.REACTIVATED,
+            now,
+            ACTOR_CUSTOMER,
+            agent_id=self.owner_agent_id,
+            queue=self.skill,
+            owner_agent_id=str(self.owner_agent_id) if self.owner_agent_id else None,
+        )
+        self._record(EventType.QUEUED, now, ACTOR_CUSTOMER, queue=self.skill, cause="reactivated")
+
     # -- closing --------------------------------------------------------------------
 
     def close(self, now: datetime, *, actor: str, reason: CloseReason) -> None:
@@ -315,9 +412,17 @@ class Conversation:
             # Thanks still read as thanks (a statement was the last thing said).
             self.last_outbound = OutboundContext.STATEMENT
         self.assigned_agent_id = None
+        if self.respond_by is not None:
+            self.schedule(TimerKind.RESPOND_BY, None)
+        if self.waiting_on is WaitingOn.CUSTOMER:
+            self.schedule(TimerKind.INACTIVITY, None)
+        if self.inactive_since is not None:
+            self.schedule(TimerKind.AUTO_CLOSE, None)
         self.waiting_on = WaitingOn.NOBODY
         self.respond_by = None
         self.enqueued_at = None
+        self.inactive_since = None
+        self.reactivated = False
         self._record(
             EventType.CLOSED,
             now,
@@ -341,11 +446,12 @@ class Conversation:
         self.updated_at = now
 
     def _audience(self, *, include_queue: bool = False) -> dict[str, Any]:
-        if self.assigned_agent_id is not None:
-            return {
-                "agent_id": self.assigned_agent_id,
-                "queue": self.skill if include_queue else None,
-            }
+        # An inactive conversation is its owner's (their inactive list), not the queue's.
+        holder = self.assigned_agent_id
+        if holder is None and self.state is ConversationState.INACTIVE:
+            holder = self.owner_agent_id
+        if holder is not None:
+            return {"agent_id": holder, "queue": self.skill if include_queue else None}
         return {"agent_id": None, "queue": self.skill}
 
     def _record(

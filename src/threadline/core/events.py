@@ -23,6 +23,10 @@ class EventType(enum.StrEnum):
     UNASSIGNED = "conversation.unassigned"
     TRANSFERRED = "conversation.transferred"
     CLOSED = "conversation.closed"
+    INACTIVE = "conversation.inactive"
+    REACTIVATED = "conversation.reactivated"
+    # The respond-by time passed with the customer still waiting: an SLA miss.
+    RESPOND_BY_BREACHED = "conversation.respond_by_breached"
     MESSAGE_RECEIVED = "message.received"
     MESSAGE_SENT = "message.sent"
     DELIVERY_STATUS = "message.delivery_status"
@@ -30,6 +34,9 @@ class EventType(enum.StrEnum):
     AGENT_UPDATED = "agent.updated"
     AGENT_STATUS = "agent.status_changed"
     INBOX_CREATED = "inbox.created"
+    CHANNEL_SETTINGS_UPDATED = "channel.settings_updated"
+    CANNED_RESPONSE_CREATED = "canned_response.created"
+    CANNED_RESPONSE_DELETED = "canned_response.deleted"
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,12 @@
 
 The same function runs in the live service, the tests and the workforce simulator.
 
-Order: conversations waiting on an agent go first, earliest respond-by first; those
-waiting on the customer follow, longest-queued first. Spread: among eligible agents
-(online, with the skill, below their preferred concurrency P) the lowest active/P
-ratio wins, then the agent idle longest. One pass routes as much as the workforce
-has room for.
+Order: reactivated conversations returning to the queue go first (they were already
+being served, DESIGN.md §2); then conversations waiting on an agent, earliest
+respond-by first; those waiting on the customer follow, longest-queued first.
+Spread: among eligible agents (online, with the skill, below their preferred
+concurrency P) the lowest active/P ratio wins, then the agent idle longest. One pass
+routes as much as the workforce has room for.
 
 Cost: one heap per skill holding the eligible agents, with lazy invalidation, so a
 pass is O((W + A·S) log A) for W waiting conversations and A agents of S skills each,
@@ -39,6 +40,7 @@ class WaitingConversation:
     skill: str
     respond_by: datetime | None
     enqueued_at: datetime
+    reactivated: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,18 +50,23 @@ class Assignment:
 
 
 def priority_key(
-    respond_by: datetime | None, enqueued_at: datetime
+    respond_by: datetime | None, enqueued_at: datetime, reactivated: bool = False
 ) -> tuple[int, datetime, datetime]:
-    """Sort key: waiting on the agent (has respond_by) before waiting on the customer."""
+    """Sort key: returning (reactivated) work first, then waiting on the agent (has a
+    respond-by) by respond-by, then waiting on the customer by time in the queue."""
+    if reactivated:
+        return (0, respond_by or enqueued_at, enqueued_at)
     if respond_by is None:
-        return (1, enqueued_at, enqueued_at)
-    return (0, respond_by, enqueued_at)
+        return (2, enqueued_at, enqueued_at)
+    return (1, respond_by, enqueued_at)
+
+
+def waiting_key(w: WaitingConversation) -> tuple[int, datetime, datetime, str]:
+    return (*priority_key(w.respond_by, w.enqueued_at, w.reactivated), str(w.conversation_id))
 
 
 def order_waiting(waiting: Iterable[WaitingConversation]) -> list[WaitingConversation]:
-    return sorted(
-        waiting, key=lambda w: (*priority_key(w.respond_by, w.enqueued_at), str(w.conversation_id))
-    )
+    return sorted(waiting, key=waiting_key)
 
 
 _HeapEntry = tuple[Fraction, datetime, str, int]

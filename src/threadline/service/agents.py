@@ -10,6 +10,7 @@ from datetime import datetime
 from threadline.adapters.passwords import hash_password
 from threadline.core.access import Principal, require_role
 from threadline.core.agents import Agent, AgentStatus, Role, validate_limits, validate_skill
+from threadline.core.conversations import ConversationState
 from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.events import ACTOR_SYSTEM, Event, EventType, actor_agent
 from threadline.service.routing import route_waiting
@@ -154,16 +155,13 @@ async def set_status(
     """online: take new work; away: keep current work, take none; offline: give it back.
 
     Going offline puts the agent's active conversations back in their queues with
-    their respond-by times kept, so the customers lose no place in line.
+    their respond-by times kept, so the customers lose no place in line, and gives up
+    ownership of their inactive ones, which then return to whoever is free.
     """
     if agent_id != actor.agent_id:
         require_role(actor, Role.SUPERVISOR, Role.ADMIN)
     # Conversations are locked before the agent row, the order every use case follows.
-    active = (
-        await uow.conversations.assigned_to(agent_id, for_update=True)
-        if status is AgentStatus.OFFLINE
-        else []
-    )
+    held = await uow.conversations.held_by(agent_id) if status is AgentStatus.OFFLINE else []
     agent = await uow.agents.get(agent_id)
     if agent is None:
         raise NotFound("no such agent", agent_id=str(agent_id))
@@ -173,6 +171,13 @@ async def set_status(
     agent.status = status
     agent.status_since = now
     await uow.agents.update(agent)
+    if status is AgentStatus.OFFLINE:
+        # The update waited for any transaction that was assigning this agent a
+        # conversation (its slot claim holds the agent row); what it assigned committed
+        # after the first look. Look again: from here on no claim can succeed.
+        known = {c.id for c in held}
+        held += [c for c in await uow.conversations.held_by(agent_id) if c.id not in known]
+    active = [c for c in held if c.state is ConversationState.ASSIGNED]
     actor_name = actor_agent(actor.agent_id)
     uow.record(
         Event(
@@ -183,10 +188,13 @@ async def set_status(
             payload={"from": str(previous), "to": str(status)},
         )
     )
-    for conv in active:
-        conv.requeue(now, actor=actor_name, cause="agent_offline")
+    for conv in held:
+        if conv.state is ConversationState.ASSIGNED:
+            conv.requeue(now, actor=actor_name, cause="agent_offline")
+            await uow.agents.release_slot(agent.id)
+        else:
+            conv.release_owner(now, actor=actor_name, cause="owner_offline")
         await uow.conversations.save(conv)
-        await uow.agents.release_slot(agent.id)
         uow.collect(conv)
     if active:
         agent.active_count = 0

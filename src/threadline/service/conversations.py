@@ -70,9 +70,18 @@ async def messages_before(
     return await uow.messages.for_conversation(conv.id, limit=limit, before_seq=before_seq)
 
 
+@dataclass(frozen=True)
+class ConversationSummary:
+    """A row of an agent's list: the conversation, who it is with, the last word."""
+
+    conversation: Conversation
+    customer_name: str | None
+    last_message: Message | None
+
+
 async def list_for(
     uow: UnitOfWork, principal: Principal, filt: ConversationFilter, *, limit: int, offset: int
-) -> list[Conversation]:
+) -> list[ConversationSummary]:
     if not principal.sees_everything:
         filt = ConversationFilter(
             state=filt.state,
@@ -82,7 +91,10 @@ async def list_for(
             visible_to_agent=principal.agent_id,
             visible_skills=principal.skills,
         )
-    return await uow.conversations.search(filt, limit=limit, offset=offset)
+    found = await uow.conversations.search(filt, limit=limit, offset=offset)
+    names = await uow.customers.display_names({c.customer_id for c in found})
+    last = await uow.messages.last_of({c.id: c.message_count for c in found})
+    return [ConversationSummary(c, names.get(c.customer_id), last.get(c.id)) for c in found]
 
 
 async def send_message(
@@ -99,8 +111,9 @@ async def send_message(
     conv = await _visible(uow, principal, conversation_id, lock=True)
     message_id = uuid.uuid4()
     context = (classifier or shipped_classifier()).context_of(body)
+    timing = (await uow.timings())(conv.channel)
     seq = conv.record_agent_message(
-        agent_id=principal.agent_id, message_id=message_id, now=now, context=context
+        agent_id=principal.agent_id, message_id=message_id, now=now, context=context, timing=timing
     )
     message = Message(
         id=message_id,
@@ -128,17 +141,33 @@ async def close(
     conv = await _visible(uow, principal, conversation_id, lock=True)
     require_manage(principal, conv)
     freed = conv.assigned_agent_id if conv.state is ConversationState.ASSIGNED else None
-    reason = (
-        CloseReason.AGENT
-        if principal.agent_id == conv.assigned_agent_id
-        else CloseReason.SUPERVISOR
+    own = conv.assigned_agent_id or (
+        conv.owner_agent_id if conv.state is ConversationState.INACTIVE else None
     )
+    reason = CloseReason.AGENT if principal.agent_id == own else CloseReason.SUPERVISOR
     conv.close(now, actor=actor_agent(principal.agent_id), reason=reason)
     await uow.conversations.close_session(conv.session_id, now, str(reason))
     await uow.conversations.save(conv)
     uow.collect(conv)
     if freed is not None:
         await release_and_route(uow, freed, now)
+    return conv
+
+
+async def mark_inactive(
+    uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, now: datetime
+) -> Conversation:
+    """The agent sets aside a conversation waiting on the customer before its timeout:
+    the slot is free at once, and the customer's next message comes back to them."""
+    conv = await _visible(uow, principal, conversation_id, lock=True)
+    require_manage(principal, conv)
+    holder = conv.assigned_agent_id if conv.state is ConversationState.ASSIGNED else None
+    timing = (await uow.timings())(conv.channel)
+    conv.go_inactive(now, timing, actor=actor_agent(principal.agent_id), cause="agent")
+    await uow.conversations.save(conv)
+    uow.collect(conv)
+    if holder is not None:
+        await release_and_route(uow, holder, now)
     return conv
 
 
@@ -168,9 +197,10 @@ async def transfer(
                 f"{target.username} is {target.status}, not online", code="agent_unavailable"
             )
         # A deliberate hand-over may go past the preferred load, never past the maximum.
-        if not await uow.agents.claim_slot(target.id, now, limit="max"):
+        load = await uow.agents.claim_slot(target.id, now, limit="max")
+        if load is None:
             raise Conflict(f"{target.username} is at their maximum load", code="agent_at_capacity")
-        conv.transfer_to_agent(target.id, now, actor=actor)
+        conv.transfer_to_agent(target.id, now, actor=actor, load=load)
         await uow.conversations.save(conv)
         uow.collect(conv)
         if previous is not None:

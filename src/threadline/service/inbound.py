@@ -17,7 +17,8 @@ from threadline.core.errors import DomainError, DuplicateExternalId
 from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
-from threadline.service.routing import release_slots, route_waiting
+from threadline.core.pacing import Timings
+from threadline.service.routing import OwnerOffer, release_slots, route_waiting
 from threadline.service.unit_of_work import UnitOfWork
 
 
@@ -86,24 +87,33 @@ async def ingest_many(
             items.append(refused)
             continue
         items.append(_Valid(arrival, text, identity))
-    batch = _Batch(classifier or shipped_classifier())
+    batch = _Batch(classifier or shipped_classifier(), await uow.timings())
     await batch.load(uow, [item for item in items if isinstance(item, _Valid)])
     outcomes = [
         await batch.receive(uow, item) if isinstance(item, _Valid) else item for item in items
     ]
+    # A slot back per conversation closed by its customer, and the owners offered their
+    # returning conversations, then one routing pass for those agents' skills and the
+    # queues these messages fed.
+    skills = batch.queued_skills | await release_slots(uow, batch.freed, batch.offers)
+    for offer in batch.offers:
+        uow.collect(offer.conv)
     await uow.conversations.save_all(list(batch.touched.values()))
     # A concurrent transaction that stored one of these external ids since our check
     # makes this insert fail on the unique key; the transaction then runs again and
     # the check sees it.
     await uow.messages.add_all(batch.messages)
-    # A slot back per conversation closed by its customer, then one routing pass for
-    # those agents' skills and the queues these messages fed.
-    skills = batch.queued_skills | await release_slots(uow, batch.freed)
+    assigned = {
+        o.conv.id: o.conv.assigned_agent_id
+        for o in batch.offers
+        if o.conv.assigned_agent_id is not None
+    }
     if skills:
         stored = zip(arrivals, outcomes, strict=True)
         now = max(a.received_at for a, o in stored if isinstance(o, IngestResult))
         routed = await route_waiting(uow, now, skills=skills)
-        assigned = {a.conversation_id: a.agent_id for a in routed}
+        assigned |= {a.conversation_id: a.agent_id for a in routed}
+    if assigned:
         for i, outcome in enumerate(outcomes):
             if isinstance(outcome, IngestResult) and outcome.conversation_id in assigned:
                 outcomes[i] = dataclasses.replace(
@@ -126,8 +136,9 @@ class _Batch:
     or to two inboxes, in the same batch: conversations are keyed by inbox and
     customer, owners by channel and address, stored external ids by inbox."""
 
-    def __init__(self, classifier: Classifier) -> None:
+    def __init__(self, classifier: Classifier, timings: Timings) -> None:
         self.classifier = classifier
+        self.timings = timings
         self.freed: list[uuid.UUID] = []
         self.owners: dict[tuple[str, str], uuid.UUID] = {}
         self.conversations: dict[tuple[uuid.UUID, uuid.UUID], Conversation] = {}
@@ -135,6 +146,7 @@ class _Batch:
         self.touched: dict[uuid.UUID, Conversation] = {}
         self.messages: list[Message] = []
         self.queued_skills: set[str] = set()
+        self.offers: list[OwnerOffer] = []
 
     async def load(self, uow: UnitOfWork, valid: list[_Valid]) -> None:
         by_inbox: dict[Inbox, list[_Valid]] = {}
@@ -185,9 +197,13 @@ class _Batch:
                 skill=inbox.skill,
                 session_id=uuid.uuid4(),
                 now=now,
+                timing=self.timings(inbox.channel),
             )
             seq = conv.receive_customer_message(
-                message_id=message_id, now=now, new_session_id=conv.session_id
+                message_id=message_id,
+                now=now,
+                new_session_id=conv.session_id,
+                timing=self.timings(inbox.channel),
             )
             await uow.conversations.add(conv)
             self.conversations[(inbox.id, customer_id)] = conv
@@ -198,10 +214,19 @@ class _Batch:
             )
             kind = self.classifier.classify_in(item.text, conv.last_outbound).kind
             seq = conv.receive_customer_message(
-                message_id=message_id, now=now, new_session_id=uuid.uuid4(), kind=kind
+                message_id=message_id,
+                now=now,
+                new_session_id=uuid.uuid4(),
+                timing=self.timings(conv.channel),
+                kind=kind,
             )
             if conv.session_id != previous_session:
                 await uow.conversations.add_session(conv)
+                # A new session: the owner is preferred, as for any new work under P.
+                self.offers.append(OwnerOffer(conv, now, "preferred", "reopened"))
+            elif previous_state is ConversationState.INACTIVE and conv.reactivated:
+                # Back to the owner up to their maximum load, else ahead of new work.
+                self.offers.append(OwnerOffer(conv, now, "max", "reactivated"))
             if previous_state.is_open and not conv.state.is_open:  # "no" to "anything else?"
                 reason = str(CloseReason.CUSTOMER_DECLINED_MORE_HELP)
                 await uow.conversations.close_session(conv.session_id, now, reason)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
+from threadline.core.conversations import Conversation, ConversationState
 from threadline.core.events import ACTOR_ROUTER
 from threadline.core.routing import Assignment, WaitingConversation, plan_assignments
 from threadline.service.unit_of_work import UnitOfWork
@@ -44,24 +47,64 @@ async def route_waiting(
         conv = locked.get(assignment.conversation_id)
         if conv is None:
             continue
-        if not await uow.agents.claim_slot(assignment.agent_id, now, limit="preferred"):
+        load = await uow.agents.claim_slot(assignment.agent_id, now, limit="preferred")
+        if load is None:
             continue
-        conv.assign(assignment.agent_id, now, actor=ACTOR_ROUTER, cause="routed")
+        conv.assign(assignment.agent_id, now, actor=ACTOR_ROUTER, cause="routed", load=load)
         await uow.conversations.save(conv)
         uow.collect(conv)
         applied.append(assignment)
     return applied
 
 
-async def release_slots(uow: UnitOfWork, agent_ids: Iterable[uuid.UUID]) -> set[str]:
-    """Give back one slot per id (an id twice: two slots), in id order, the lock order
-    of every use case; returns the skills of those agents, for the routing pass."""
+async def offer_to_owner(
+    uow: UnitOfWork, conv: Conversation, now: datetime, *, limit: str, cause: str
+) -> bool:
+    """Stickiness (DESIGN.md §3): a queued conversation goes straight back to its owner
+    if they are online and below `limit` ("max" for a reactivation, "preferred" for a
+    new session). The caller holds the conversation's lock; the slot claim is atomic."""
+    owner = conv.owner_agent_id
+    if owner is None or conv.state is not ConversationState.QUEUED:
+        return False
+    load = await uow.agents.claim_slot(owner, now, limit=limit)
+    if load is None:
+        return False
+    conv.assign(owner, now, actor=ACTOR_ROUTER, cause=cause, load=load)
+    return True
+
+
+@dataclass(frozen=True)
+class OwnerOffer:
+    """A conversation to hand straight back to its owner if they have room (`limit`)."""
+
+    conv: Conversation
+    now: datetime
+    limit: str
+    cause: str
+
+
+async def release_slots(
+    uow: UnitOfWork, agent_ids: Iterable[uuid.UUID], offers: Sequence[OwnerOffer] = ()
+) -> set[str]:
+    """Give back one slot per id (an id twice: two slots) and make the owner offers, in
+    one pass over the agents in id order, the lock order of every use case (claiming
+    agents in the order messages came would let two batches deadlock). Returns the
+    skills of the agents given slots back, for the routing pass."""
+    releases = Counter(agent_ids)
+    owners = {o.conv.owner_agent_id for o in offers if o.conv.owner_agent_id is not None}
     skills: set[str] = set()
-    for agent_id in sorted(agent_ids):
-        await uow.agents.release_slot(agent_id)
-        agent = await uow.agents.get(agent_id)
-        if agent is not None:
-            skills |= agent.skills
+    for agent_id in sorted(releases.keys() | owners):
+        for _ in range(releases[agent_id]):
+            await uow.agents.release_slot(agent_id)
+        if releases[agent_id]:
+            agent = await uow.agents.get(agent_id)
+            if agent is not None:
+                skills |= agent.skills
+        for offer in offers:
+            if offer.conv.owner_agent_id == agent_id:
+                await offer_to_owner(
+                    uow, offer.conv, offer.now, limit=offer.limit, cause=offer.cause
+                )
     return skills
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -14,11 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from threadline.adapters.database import Database, is_busy, is_retryable
 from threadline.adapters.repositories.access import AccessRepository
 from threadline.adapters.repositories.agents import AgentRepository
+from threadline.adapters.repositories.canned import CannedRepository
+from threadline.adapters.repositories.channels import ChannelSettingsRepository
 from threadline.adapters.repositories.conversations import ConversationRepository
 from threadline.adapters.repositories.customers import CustomerRepository
 from threadline.adapters.repositories.events import EventRepository, StoredEvent
 from threadline.adapters.repositories.messages import MessageRepository
+from threadline.adapters.repositories.timers import TimerRepository
+from threadline.core.conversations import Conversation
 from threadline.core.events import Event
+from threadline.core.lifecycle import TimerKind
+from threadline.core.pacing import Timings
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -51,17 +59,36 @@ class UnitOfWork:
         self.customers = CustomerRepository(conn)
         self.access = AccessRepository(conn)
         self.events = EventRepository(conn)
+        self.timers = TimerRepository(conn)
+        self.channels = ChannelSettingsRepository(conn)
+        self.canned = CannedRepository(conn)
         self._pending: list[Event] = []
+        self._timer_changes: dict[tuple[uuid.UUID, TimerKind], datetime | None] = {}
+        self._timings: Timings | None = None
+
+    async def timings(self) -> Timings:
+        """The channel settings in force, read once per transaction."""
+        if self._timings is None:
+            self._timings = Timings(await self.channels.overrides())
+        return self._timings
 
     def record(self, *events: Event) -> None:
         self._pending.extend(events)
 
     def collect(self, aggregate: HasEvents) -> None:
-        """Take the events an aggregate recorded, to be written with this transaction."""
+        """Take the events an aggregate recorded (and the timers a conversation set or
+        cancelled), to be written with this transaction."""
         self._pending.extend(aggregate.events)
         aggregate.events.clear()
+        if isinstance(aggregate, Conversation):
+            for kind, due in aggregate.timer_changes.items():
+                self._timer_changes[(aggregate.id, kind)] = due
+            aggregate.timer_changes.clear()
 
     async def flush_events(self) -> list[StoredEvent]:
+        if self._timer_changes:
+            await self.timers.apply(self._timer_changes)
+            self._timer_changes.clear()
         if not self._pending:
             return []
         stored = await self.events.append(self._pending)

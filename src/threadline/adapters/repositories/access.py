@@ -30,6 +30,10 @@ class AccessRepository:
         )
         return bool((await self._conn.execute(query)).scalar())
 
+    async def inbox_skills(self) -> set[str]:
+        rows = await self._conn.execute(sa.select(inboxes.c.skill).distinct())
+        return {r.skill for r in rows}
+
     async def add_token(
         self, token_hash: str, agent_id: uuid.UUID, now: datetime, expires_at: datetime
     ) -> None:

@@ -76,8 +76,9 @@ class AgentRepository:
             agents.update().where(agents.c.id == agent_id).values(password_hash=password_hash)
         )
 
-    async def claim_slot(self, agent_id: uuid.UUID, now: datetime, *, limit: str) -> bool:
-        """Take one slot if the agent is online and below their limit, atomically.
+    async def claim_slot(self, agent_id: uuid.UUID, now: datetime, *, limit: str) -> int | None:
+        """Take one slot if the agent is online and below their limit, atomically;
+        returns their active count with it (None: no room, or not online).
 
         The check and the increment are one UPDATE, so two routers in two processes
         can never both take an agent's last slot.
@@ -91,8 +92,10 @@ class AgentRepository:
                 agents.c.active_count < column,
             )
             .values(active_count=agents.c.active_count + 1, last_assigned_at=now)
+            .returning(agents.c.active_count)
         )
-        return result.rowcount == 1
+        load: int | None = result.scalar_one_or_none()
+        return load
 
     async def release_slot(self, agent_id: uuid.UUID) -> None:
         await self._conn.execute(

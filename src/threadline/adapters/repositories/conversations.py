@@ -32,6 +32,8 @@ _MUTABLE = (
     "last_outbound_at",
     "message_count",
     "last_outbound",
+    "inactive_since",
+    "reactivated",
     "updated_at",
 )
 
@@ -59,6 +61,15 @@ _FOR_CUSTOMERS = {
 _FOR_CUSTOMERS_LOCKED = {
     dialect: query.with_for_update(key_share=True) for dialect, query in _FOR_CUSTOMERS.items()
 }
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    queue: str
+    waiting: int
+    # Reactivated conversations among them: customers coming back, served first.
+    returning: int
+    oldest_respond_by: datetime | None
 
 
 @dataclass(frozen=True)
@@ -151,28 +162,49 @@ class ConversationRepository:
         rows = (await self._conn.execute(query, params)).all()
         return {row.customer_id: _from_row(row) for row in rows}
 
-    async def assigned_to(
-        self, agent_id: uuid.UUID, *, for_update: bool = False
-    ) -> list[Conversation]:
-        query = sa.select(conversations).where(
-            conversations.c.assigned_agent_id == agent_id,
-            conversations.c.state == str(ConversationState.ASSIGNED),
+    async def lock_many(self, ids: Collection[uuid.UUID]) -> list[Conversation]:
+        """Lock these conversations in id order, skipping any another transaction holds
+        (the timer scheduler: a held conversation is busy and is seen on the next tick)."""
+        if not ids:
+            return []
+        query = (
+            sa.select(conversations)
+            .where(conversations.c.id.in_(sorted(ids)))
+            .order_by(conversations.c.id)
         )
-        if for_update and self._lock_rows:
+        if self._lock_rows:
+            query = query.with_for_update(skip_locked=True)
+        return [_from_row(r) for r in (await self._conn.execute(query)).all()]
+
+    async def held_by(self, agent_id: uuid.UUID) -> list[Conversation]:
+        """What an agent going offline gives up, locked in one statement in id order (two
+        statements would take the locks out of the order every other use case keeps):
+        the conversations assigned to them and the inactive ones they own."""
+        c = conversations.c
+        query = sa.select(conversations).where(
+            sa.or_(
+                sa.and_(
+                    c.assigned_agent_id == agent_id, c.state == str(ConversationState.ASSIGNED)
+                ),
+                sa.and_(c.owner_agent_id == agent_id, c.state == str(ConversationState.INACTIVE)),
+            )
+        )
+        if self._lock_rows:
             query = query.with_for_update()
-        return [
-            _from_row(r)
-            for r in (await self._conn.execute(query.order_by(conversations.c.id))).all()
-        ]
+        return [_from_row(r) for r in (await self._conn.execute(query.order_by(c.id))).all()]
 
     async def waiting_for_skill(self, skill: str, *, limit: int) -> list[WaitingConversation]:
         """The `limit` queued conversations of a skill that routing serves first."""
         c = conversations.c
         query = (
-            sa.select(c.id, c.skill, c.respond_by, c.enqueued_at, c.updated_at)
+            sa.select(c.id, c.skill, c.respond_by, c.enqueued_at, c.updated_at, c.reactivated)
             .where(c.state == str(ConversationState.QUEUED), c.skill == skill)
+            # core.routing.priority_key, in SQL.
             .order_by(
-                sa.case((c.respond_by.is_(None), 1), else_=0), c.respond_by, c.enqueued_at, c.id
+                sa.case((c.reactivated, 0), (c.respond_by.is_(None), 2), else_=1),
+                sa.func.coalesce(c.respond_by, c.enqueued_at),
+                c.enqueued_at,
+                c.id,
             )
             .limit(limit)
         )
@@ -183,9 +215,42 @@ class ConversationRepository:
                 skill=r.skill,
                 respond_by=r.respond_by,
                 enqueued_at=r.enqueued_at or r.updated_at,
+                reactivated=r.reactivated,
             )
             for r in rows
         ]
+
+    async def queue_stats(self) -> list[QueueStats]:
+        """Per queue: how many wait, how many of them are returning, the earliest
+        respond-by among them."""
+        c = conversations.c
+        rows = await self._conn.execute(
+            sa.select(
+                c.skill,
+                sa.func.count(),
+                sa.func.sum(sa.case((c.reactivated, 1), else_=0)),
+                sa.func.min(c.respond_by),
+            )
+            .where(c.state == str(ConversationState.QUEUED))
+            .group_by(c.skill)
+        )
+        # MIN keeps the column's type (UTCDateTime), so SQLite's value comes back aware.
+        return [QueueStats(r[0], r[1], int(r[2] or 0), r[3]) for r in rows]
+
+    async def breaching(self, now: datetime, *, limit: int) -> list[Conversation]:
+        """Customers waiting on an agent past their respond-by time, longest late first."""
+        c = conversations.c
+        query = (
+            sa.select(conversations)
+            .where(
+                c.state.in_([str(ConversationState.QUEUED), str(ConversationState.ASSIGNED)]),
+                c.waiting_on == str(WaitingOn.AGENT),
+                c.respond_by < now,
+            )
+            .order_by(c.respond_by, c.id)
+            .limit(limit)
+        )
+        return [_from_row(r) for r in (await self._conn.execute(query)).all()]
 
     async def search(
         self, filt: ConversationFilter, *, limit: int, offset: int
@@ -215,9 +280,13 @@ class ConversationRepository:
                 c.state == str(ConversationState.QUEUED), c.skill.in_(sorted(filt.visible_skills))
             )
             query = query.where(sa.or_(mine, queued))
-        # Routing order: waiting on an agent by respond-by, then the rest by recency.
+        # Routing order (core.routing.priority_key): reactivated work waiting in a queue,
+        # then waiting on an agent by respond-by, then the rest, most recent first.
         query = query.order_by(
-            sa.case((c.respond_by.is_(None), 1), else_=0), c.respond_by, c.updated_at.desc(), c.id
+            sa.case((c.reactivated, 0), (c.respond_by.is_(None), 2), else_=1),
+            c.respond_by,
+            c.updated_at.desc(),
+            c.id,
         )
         rows = (await self._conn.execute(query.limit(limit).offset(offset))).all()
         return [_from_row(r) for r in rows]
@@ -259,4 +328,6 @@ def _from_row(r: Any) -> Conversation:
         last_outbound_at=r.last_outbound_at,
         message_count=r.message_count,
         last_outbound=OutboundContext(r.last_outbound),
+        inactive_since=r.inactive_since,
+        reactivated=r.reactivated,
     )

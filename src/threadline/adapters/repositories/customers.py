@@ -104,6 +104,19 @@ class CustomerRepository:
             )
         )
 
+    async def display_names(
+        self, customer_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, str | None]:
+        """Names for a list of conversations (at most a page of them: one query)."""
+        if not customer_ids:
+            return {}
+        rows = await self._conn.execute(
+            sa.select(customers.c.id, customers.c.display_name).where(
+                customers.c.id.in_(sorted(customer_ids))
+            )
+        )
+        return {r.id: r.display_name for r in rows}
+
     async def identities(self, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Identity]]:
         out: dict[uuid.UUID, list[Identity]] = {cid: [] for cid in customer_ids}
         for start in range(0, len(customer_ids), 500):

@@ -75,6 +75,17 @@ class MessageRepository:
         rows = (await self._conn.execute(query.order_by(messages.c.seq.desc()).limit(limit))).all()
         return [_from_row(r) for r in reversed(rows)]
 
+    async def last_of(self, numbered: dict[uuid.UUID, int]) -> dict[uuid.UUID, Message]:
+        """The last message of each conversation, given each one's message count (its last
+        message's number): one query for a page of conversations."""
+        pairs = [(cid, seq) for cid, seq in numbered.items() if seq > 0]
+        if not pairs:
+            return {}
+        query = sa.select(messages).where(
+            sa.tuple_(messages.c.conversation_id, messages.c.seq).in_(pairs)
+        )
+        return {r.conversation_id: _from_row(r) for r in (await self._conn.execute(query)).all()}
+
     async def pending_outbound(self, inbox_id: uuid.UUID, *, limit: int) -> list[Message]:
         rows = (
             await self._conn.execute(

@@ -11,6 +11,7 @@ from threadline.adapters.repositories.conversations import ConversationFilter
 from threadline.api.schemas import (
     ConversationDetailOut,
     ConversationOut,
+    ConversationSummaryOut,
     CustomerOut,
     EventOut,
     MessageOut,
@@ -27,7 +28,7 @@ from threadline.service.customers import CustomerView
 router = APIRouter(tags=["conversations"])
 
 
-@router.get("/conversations", response_model=list[ConversationOut])
+@router.get("/conversations", response_model=list[ConversationSummaryOut])
 async def list_conversations(
     ctx: Ctx,
     principal: CurrentPrincipal,
@@ -37,13 +38,15 @@ async def list_conversations(
     customer_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[ConversationOut]:
-    """In routing order: waiting on an agent by earliest respond-by, then the rest."""
+) -> list[ConversationSummaryOut]:
+    """In routing order: reactivated work in a queue first, then waiting on an agent by
+    earliest respond-by, then the rest; each with the customer's name and the start of
+    the last message."""
     filt = ConversationFilter(state=state, agent_id=agent_id, queue=queue, customer_id=customer_id)
     found = await ctx.tx.read(
         lambda uow: conversations.list_for(uow, principal, filt, limit=limit, offset=offset)
     )
-    return [ConversationOut.of(c) for c in found]
+    return [ConversationSummaryOut.of_summary(s) for s in found]
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationDetailOut)
@@ -111,6 +114,18 @@ async def close_conversation(
 ) -> ConversationOut:
     conv = await ctx.tx.write(
         lambda uow: conversations.close(uow, principal, conversation_id, ctx.now())
+    )
+    return ConversationOut.of(conv)
+
+
+@router.post("/conversations/{conversation_id}/inactive", response_model=ConversationOut)
+async def mark_inactive(
+    conversation_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal
+) -> ConversationOut:
+    """Set aside a conversation waiting on the customer: the slot is freed now, and the
+    customer's next message comes back to this agent (up to their maximum load)."""
+    conv = await ctx.tx.write(
+        lambda uow: conversations.mark_inactive(uow, principal, conversation_id, ctx.now())
     )
     return ConversationOut.of(conv)
 

@@ -2,7 +2,7 @@
 
 Protocol (JSON text frames):
   client → {"type": "hello", "token": "<agent token>", "after": <last seq seen, optional>}
-  server → {"type": "ready", "seq": <the stream position now>}
+  server → {"type": "ready", "seq": <the stream position now>, "now": <server time>}
   server → {"type": "event", "event": {"seq": N, "type": ..., ...}}   (in increasing seq)
   client → {"type": "ping"}  server → {"type": "pong"}
 Close codes: 4400 bad hello, 4401 bad token, 4409 `after` too far behind (reload and
@@ -57,7 +57,10 @@ async def stream(websocket: WebSocket) -> None:
         await _close(websocket, 4400, str(exc))
         return
     try:
-        await websocket.send_json({"type": "ready", "seq": sub.delivered})
+        # The server's time, so that clients count down to respond-by times on the
+        # server's clock rather than a laptop's that may be minutes off.
+        now = ctx.now().isoformat()
+        await websocket.send_json({"type": "ready", "seq": sub.delivered, "now": now})
         await _pump(websocket, ctx, sub)
     finally:
         ctx.stream.unsubscribe(sub)
