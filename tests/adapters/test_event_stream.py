@@ -14,7 +14,7 @@ import pytest
 from tests.support.clock import FakeClock
 from threadline.adapters.database import Database
 from threadline.adapters.repositories.events import StoredEvent
-from threadline.adapters.stream import EventStream, Subscription
+from threadline.adapters.stream import EventStream, Subscription, for_principal
 from threadline.core.access import Principal
 from threadline.core.agents import Role
 from threadline.core.events import ACTOR_SYSTEM, Event, EventType
@@ -73,7 +73,7 @@ async def subscribed(stream: GatedStream) -> AsyncIterator[tuple[Subscription, i
     """The stream running, and a supervisor's subscription from the log's head."""
     await stream.open()
     try:
-        sub = await stream.subscribe(SUPERVISOR, after=None)
+        sub = await stream.subscribe(for_principal(SUPERVISOR), after=None)
         yield sub, sub.delivered
     finally:
         stream.gate.set()

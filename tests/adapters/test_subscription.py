@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from threadline.adapters.repositories.events import StoredEvent
-from threadline.adapters.stream import QUEUE_LIMIT, Subscription
+from threadline.adapters.stream import QUEUE_LIMIT, Subscription, for_principal
 from threadline.core.access import Principal
 from threadline.core.agents import Role
 
@@ -29,7 +29,7 @@ def drain(sub: Subscription) -> list[int | None]:
 
 
 def test_an_overflowing_subscriber_keeps_a_gapless_prefix_and_then_the_end_marker() -> None:
-    sub = Subscription(SUPERVISOR, 0)
+    sub = Subscription(for_principal(SUPERVISOR), 0)
     sub.go_live()
     for seq in range(1, QUEUE_LIMIT + 5):
         sub.offer(event(seq))
@@ -40,7 +40,8 @@ def test_an_overflowing_subscriber_keeps_a_gapless_prefix_and_then_the_end_marke
     seqs = received[:-1]
     assert seqs == list(range(1, len(seqs) + 1))  # nothing dropped from the middle
     assert sub.overflowed
-    resumed = Subscription(SUPERVISOR, seqs[-1])  # the client reconnects after its last
+    # The client reconnects after its last.
+    resumed = Subscription(for_principal(SUPERVISOR), seqs[-1])
     resumed.go_live()
     resumed.offer(event(seqs[-1] + 1))
     assert drain(resumed) == [seqs[-1] + 1]
@@ -49,7 +50,7 @@ def test_an_overflowing_subscriber_keeps_a_gapless_prefix_and_then_the_end_marke
 def test_a_whole_replay_fits_without_overflowing() -> None:
     from threadline.adapters.stream import MAX_REPLAY
 
-    sub = Subscription(SUPERVISOR, 0)
+    sub = Subscription(for_principal(SUPERVISOR), 0)
     for seq in range(1, MAX_REPLAY + 1):
         sub.replay(event(seq))
     assert not sub.overflowed

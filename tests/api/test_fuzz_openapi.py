@@ -262,6 +262,7 @@ def fuzz_api(
     *,
     agent_token: str,
     inbox_token: str,
+    visitor_token: str,
     known_ids: dict[str, str],
     examples: int,
     include: Callable[[Operation], bool],
@@ -280,6 +281,7 @@ def fuzz_api(
                 "openapi": {
                     "AgentToken": {"bearer": agent_token},
                     "InboxToken": {"bearer": inbox_token},
+                    "VisitorToken": {"bearer": visitor_token},
                 }
             },
         }
@@ -348,6 +350,7 @@ class Seeded:
     admin_token: str
     agent_token: str
     inbox_token: str
+    visitor_token: str
 
 
 async def seed(live: Live) -> Seeded:
@@ -356,7 +359,8 @@ async def seed(live: Live) -> Seeded:
     agent = await live.agent("fuzz-agent", role=Role.AGENT)
     target = await live.agent("fuzz-target", online=False)
     inbox = await live.inbox("Fuzz")
-    spare = await live.inbox("Spare")  # the known-id pass rotates this one's token
+    # The known-id pass rotates this one's token and reconfigures its widget.
+    spare = await live.inbox("Spare", channel="web")
     said = await live.customer_says(inbox, "fuzz-customer", "Hello from the fuzz")
     assert said["assigned_agent_id"] == agent.id
     reply = await live.reply(agent, said["conversation_id"], "Hi!")
@@ -366,6 +370,18 @@ async def seed(live: Live) -> Seeded:
         headers=admin.headers,
     )
     assert canned.status_code == 201, canned.text
+    widget = await live.http.put(
+        f"/api/v1/inboxes/{spare.id}/widget", json={}, headers=admin.headers
+    )
+    key = widget.json()["key"]
+    visitor = await live.http.post(f"/api/v1/widget/{key}/sessions", json={"name": "Fuzz"})
+    visitor_token = visitor.json()["visitor_token"]
+    said_on_web = await live.http.post(
+        "/api/v1/widget/messages",
+        json={"text": "Hello from the web", "client_id": "fuzz-1"},
+        headers={"Authorization": f"Bearer {visitor_token}"},
+    )
+    assert said_on_web.status_code == 201, said_on_web.text
     return Seeded(
         known_ids={
             "agent_id": target.id,
@@ -375,10 +391,12 @@ async def seed(live: Live) -> Seeded:
             "message_id": reply["id"],
             "channel": "sms",
             "canned_id": canned.json()["id"],
+            "key": key,
         },
         admin_token=admin.token,
         agent_token=agent.token,
         inbox_token=inbox.token,
+        visitor_token=visitor_token,
     )
 
 
@@ -415,6 +433,7 @@ async def test_no_generated_request_yields_a_server_error_or_breaks_the_schema(
             live.base_url,
             agent_token=seeded.admin_token,
             inbox_token=seeded.inbox_token,
+            visitor_token=seeded.visitor_token,
             known_ids=seeded.known_ids,
             examples=MAX_EXAMPLES,
             include=lambda op: op.path != LOGOUT,
@@ -424,6 +443,7 @@ async def test_no_generated_request_yields_a_server_error_or_breaks_the_schema(
             live.base_url,
             agent_token=logout_token,
             inbox_token=seeded.inbox_token,
+            visitor_token=seeded.visitor_token,
             known_ids=seeded.known_ids,
             examples=5,
             include=lambda op: op.path == LOGOUT,
@@ -457,6 +477,7 @@ async def test_fuzzing_with_an_agent_role_token_yields_only_well_formed_answers(
             live.base_url,
             agent_token=seeded.agent_token,
             inbox_token=seeded.inbox_token,
+            visitor_token=seeded.visitor_token,
             known_ids=seeded.known_ids,
             examples=AGENT_ROLE_EXAMPLES,
             include=lambda op: op.path != LOGOUT and agent_operations(op),

@@ -139,6 +139,10 @@ conversations = sa.Table(
     sa.Column("inactive_since", UTCDateTime, nullable=True),
     # Reactivated and waiting: the queue serves it ahead of new work.
     sa.Column("reactivated", sa.Boolean, nullable=False, server_default=sa.false()),
+    # core.verification.Verification of this session's customer.
+    sa.Column("verification", sa.String(16), nullable=False, server_default="identified"),
+    # The holding agent has read up to this message seq; later inbound ones are unread.
+    sa.Column("agent_read_seq", sa.Integer, nullable=False, server_default="0"),
     sa.Column("opened_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # One persistent thread per customer per inbox (DESIGN.md §1).
@@ -194,6 +198,37 @@ canned_responses = sa.Table(
     sa.Column("shortcut", sa.String(32), nullable=False, unique=True),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The web chat widget of a web inbox (core.widgets.Widget).
+widgets = sa.Table(
+    "widgets",
+    metadata,
+    sa.Column("inbox_id", Id, sa.ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("title", sa.String(60), nullable=False),
+    sa.Column("greeting", sa.String(500), nullable=False),
+    sa.Column("accent_color", sa.String(7), nullable=False),
+    sa.Column("allowed_origins", sa.JSON, nullable=False),
+    # The HMAC key of the business's signed identities: verification needs the key
+    # itself, so it is stored, like any shared webhook secret (see docs/decisions.md).
+    sa.Column("identity_secret", sa.String(128), nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A web chat visitor's browser: its token (hashed) names the customer it writes as.
+visitor_sessions = sa.Table(
+    "visitor_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("inbox_id", Id, sa.ForeignKey("inboxes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("customer_id", Id, sa.ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    # The customer's identity the visitor writes as ("web:<id>", or "app:<id>" signed).
+    sa.Column("identity", sa.String(300), nullable=False),
+    sa.Column("verification", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Index("ix_visitor_sessions_customer_id", "customer_id"),
 )
 
 messages = sa.Table(

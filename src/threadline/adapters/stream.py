@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from threadline.adapters.database import Database
 from threadline.adapters.repositories.events import EventRepository, StoredEvent
@@ -43,11 +45,39 @@ class TooFarBehind(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Signal:
+    """An ephemeral notice, such as "the agent is typing": handed to the subscribers
+    connected to this process at that moment, never stored, never replayed. Losing one
+    costs nothing; the next one (typing is re-signalled every few seconds) corrects it."""
+
+    conversation_id: uuid.UUID
+    # The agent whose desk shows it (the holder), or None for the customer's side.
+    agent_id: uuid.UUID | None
+    frame: dict[str, Any]
+
+
+# Which events and signals a subscriber receives.
+EventFilter = Callable[[StoredEvent], bool]
+SignalFilter = Callable[[Signal], bool]
+
+
+def for_principal(principal: Principal) -> EventFilter:
+    return lambda event: event_visible(principal, event.agent_id, event.queue)
+
+
+def _no_signals(signal: Signal) -> bool:
+    return False
+
+
 class Subscription:
-    def __init__(self, principal: Principal, delivered: int) -> None:
-        self.principal = principal
+    def __init__(
+        self, audience: EventFilter, delivered: int, signals: SignalFilter = _no_signals
+    ) -> None:
+        self.audience = audience
+        self.signals = signals
         self.delivered = delivered
-        self.queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        self.queue: asyncio.Queue[StoredEvent | Signal | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
         self.overflowed = False
         self._replaying = True
         self._held: list[StoredEvent] = []
@@ -61,7 +91,7 @@ class Subscription:
     def _push(self, event: StoredEvent) -> None:
         if event.seq <= self.delivered or self.overflowed:
             return
-        if not event_visible(self.principal, event.agent_id, event.queue):
+        if not self.audience(event):
             self.delivered = event.seq
             return
         if self.queue.qsize() >= QUEUE_LIMIT - 1:
@@ -72,6 +102,12 @@ class Subscription:
             return
         self.queue.put_nowait(event)
         self.delivered = event.seq
+
+    def signal(self, signal: Signal) -> None:
+        # Never the last slot, which is the end-of-stream marker's; a full queue means
+        # a client far behind, for whom a stale typing notice is worthless anyway.
+        if self.signals(signal) and self.queue.qsize() < QUEUE_LIMIT - 1:
+            self.queue.put_nowait(signal)
 
     def replay(self, event: StoredEvent) -> None:
         """An event read from the log during catch-up, before going live."""
@@ -122,7 +158,16 @@ class EventStream(BackgroundWorker):
         elif events[-1].seq > self._cursor:
             self._wake.set()
 
-    async def subscribe(self, principal: Principal, after: int | None) -> Subscription:
+    def signal(self, signal: Signal) -> None:
+        for sub in list(self._subscribers):
+            sub.signal(signal)
+
+    async def subscribe(
+        self,
+        audience: EventFilter,
+        after: int | None,
+        signals: SignalFilter = _no_signals,
+    ) -> Subscription:
         """Subscribe from `after` (replaying what was missed) or from now.
 
         "Now" is the database's head, not this process's tail, which can lag behind
@@ -130,7 +175,7 @@ class EventStream(BackgroundWorker):
         The subscriber is registered first, holding live events back, so nothing the
         tail delivers while we read the head or replay can slip between the two.
         """
-        sub = Subscription(principal, 0)
+        sub = Subscription(audience, 0, signals)
         self._subscribers.add(sub)
         try:
             head = await self._read(lambda repo: repo.head())

@@ -16,7 +16,6 @@ from threadline.adapters.stream import EventStream
 from threadline.api import errors
 from threadline.api.background import RoutingLoop, TimerLoop
 from threadline.api.context import AppContext, Clock, system_clock
-from threadline.api.desk import DeskFiles
 from threadline.api.limits import BodyLimitMiddleware
 from threadline.api.routes import (
     agents,
@@ -29,7 +28,11 @@ from threadline.api.routes import (
     inboxes,
     overview,
     stream,
+    widget,
+    widget_stream,
+    widgets,
 )
+from threadline.api.static import DeskFiles, WidgetFiles
 from threadline.service.batching import IngestBatcher
 from threadline.service.unit_of_work import Transactor
 from threadline.settings import Settings, get_settings
@@ -99,10 +102,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         overview,
         canned,
         stream,
+        widgets,
+        widget,
+        widget_stream,
     ):
         app.include_router(module.router, prefix="/api/v1")
 
     app.mount("/desk", DeskFiles(), name="desk")
+    app.mount("/widget", WidgetFiles(), name="widget")
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:

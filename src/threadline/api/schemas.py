@@ -15,6 +15,7 @@ from threadline.core.conversations import Conversation, ConversationState, Waiti
 from threadline.core.customers import Identity
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import MAX_BODY_CHARS, DeliveryStatus, Direction, Message, SenderType
+from threadline.core.verification import Verification
 from threadline.service.channels import ChannelSettings
 from threadline.service.conversations import ConversationSummary
 from threadline.service.customers import CustomerView
@@ -233,6 +234,14 @@ class ConversationOut(BaseModel):
         "decides how their reply is read: none, statement, awaits_answer or "
         "closing_question."
     )
+    verification: Verification = Field(
+        description="How sure we are of who the customer is this session: anonymous, "
+        "identified (by their channel address) or verified. Disclose account details only "
+        "when verified."
+    )
+    agent_read_seq: int = Field(
+        description="The holding agent has read the thread up to this message seq."
+    )
 
     @classmethod
     def of(cls, c: Conversation) -> ConversationOut:
@@ -255,6 +264,8 @@ class ConversationOut(BaseModel):
             last_outbound=c.last_outbound,
             inactive_since=c.inactive_since,
             reactivated=c.reactivated,
+            verification=c.verification,
+            agent_read_seq=c.agent_read_seq,
         )
 
 
@@ -271,6 +282,7 @@ class LastMessageOut(BaseModel):
 class ConversationSummaryOut(ConversationOut):
     customer_name: str | None
     last_message: LastMessageOut | None
+    unread: int = Field(description="Customer messages after the holding agent's read marker.")
 
     @classmethod
     def of_summary(cls, s: ConversationSummary) -> ConversationSummaryOut:
@@ -278,6 +290,7 @@ class ConversationSummaryOut(ConversationOut):
         return cls(
             **ConversationOut.of(s.conversation).model_dump(),
             customer_name=s.customer_name,
+            unread=s.unread,
             last_message=LastMessageOut(
                 direction=last.direction,
                 preview=last.body[:PREVIEW_CHARS],

@@ -24,6 +24,7 @@ from threadline.core.lifecycle import (
     WaitingOn,
 )
 from threadline.core.pacing import ChannelTiming
+from threadline.core.verification import Verification, by_channel, stronger
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -64,6 +65,11 @@ class Conversation:
     inactive_since: datetime | None = None
     # Reactivated and waiting in the queue: served ahead of new work (DESIGN.md §3).
     reactivated: bool = False
+    # How sure we are of who the customer is, this session (core.verification).
+    verification: Verification = Verification.IDENTIFIED
+    # The assigned agent has read the thread up to this message: later customer
+    # messages are their unread ones.
+    agent_read_seq: int = 0
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
     # Durable timers set (a due time) or cancelled (None) since the last save, for the
     # service to write with the events. Only changes: most messages touch none.
@@ -85,6 +91,7 @@ class Conversation:
         session_id: uuid.UUID,
         now: datetime,
         timing: ChannelTiming,
+        verification: Verification | None = None,
     ) -> Conversation:
         conv = cls(
             id=id,
@@ -99,6 +106,7 @@ class Conversation:
             opened_at=now,
             updated_at=now,
             enqueued_at=now,
+            verification=verification or by_channel(channel),
         )
         conv._record(
             EventType.CONVERSATION_OPENED,
@@ -106,6 +114,7 @@ class Conversation:
             ACTOR_CUSTOMER,
             queue=skill,
             customer_id=str(customer_id),
+            inbox_id=str(inbox_id),
             channel=channel,
             session_id=str(session_id),
             session_seq=1,
@@ -123,8 +132,13 @@ class Conversation:
         new_session_id: uuid.UUID,
         timing: ChannelTiming,
         kind: MessageKind = MessageKind.SUBSTANTIVE,
+        proven: Verification | None = None,
     ) -> int:
         """A customer wrote: returns the message's number in the thread.
+
+        `proven` is the verification the message carries (a signed identity), the
+        channel's own level when None. It raises the session's level; a new session
+        starts from it again, since a proof does not outlive the session it was made in.
 
         `kind` is what the message means for the workflow (DESIGN.md §5), as the
         classifier read it after `last_outbound`. Substantive: the agent is waited on
@@ -136,6 +150,11 @@ class Conversation:
         of new work); the service hands it straight to its owner when they have room
         under their maximum load. A closed one reopens into the queue, where the
         service prefers the owner too."""
+        level = proven or by_channel(self.channel)
+        if kind is MessageKind.SUBSTANTIVE and self.state is ConversationState.CLOSED:
+            self.verification = level
+        else:
+            self.verification = stronger(self.verification, level)
         if kind is not MessageKind.SUBSTANTIVE:
             return self._receive_without_reply(message_id, now, kind)
         if self.state is ConversationState.INACTIVE:
@@ -232,6 +251,24 @@ class Conversation:
             message_id=str(message_id),
         )
         return self.message_count
+
+    def mark_read(self, agent_id: uuid.UUID, up_to_seq: int, now: datetime) -> bool:
+        """The agent holding the conversation has read it up to message `up_to_seq`.
+
+        Only the holder's reading counts: a supervisor looking in does not clear the
+        agent's unread messages. Returns whether the marker moved (it never goes back)."""
+        if not 1 <= up_to_seq <= self.message_count:
+            raise InvalidInput(
+                f"up_to_seq must be a message of this thread (1-{self.message_count})",
+                field="up_to_seq",
+            )
+        if agent_id != self.holder or up_to_seq <= self.agent_read_seq:
+            return False
+        self.agent_read_seq = up_to_seq
+        self._record(
+            EventType.READ, now, f"agent:{agent_id}", agent_id=agent_id, up_to_seq=up_to_seq
+        )
+        return True
 
     # -- routing --------------------------------------------------------------------
 
@@ -445,11 +482,16 @@ class Conversation:
         self.state = to
         self.updated_at = now
 
+    @property
+    def holder(self) -> uuid.UUID | None:
+        """The agent whose list it is on: the assigned agent, or the owner of an
+        inactive conversation (their inactive list)."""
+        if self.assigned_agent_id is None and self.state is ConversationState.INACTIVE:
+            return self.owner_agent_id
+        return self.assigned_agent_id
+
     def _audience(self, *, include_queue: bool = False) -> dict[str, Any]:
-        # An inactive conversation is its owner's (their inactive list), not the queue's.
-        holder = self.assigned_agent_id
-        if holder is None and self.state is ConversationState.INACTIVE:
-            holder = self.owner_agent_id
+        holder = self.holder
         if holder is not None:
             return {"agent_id": holder, "queue": self.skill if include_queue else None}
         return {"agent_id": None, "queue": self.skill}

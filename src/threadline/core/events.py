@@ -30,6 +30,9 @@ class EventType(enum.StrEnum):
     MESSAGE_RECEIVED = "message.received"
     MESSAGE_SENT = "message.sent"
     DELIVERY_STATUS = "message.delivery_status"
+    # The holding agent read the thread up to a message (their unread count, the
+    # customer's read receipt).
+    READ = "conversation.read"
     AGENT_CREATED = "agent.created"
     AGENT_UPDATED = "agent.updated"
     AGENT_STATUS = "agent.status_changed"
@@ -37,6 +40,7 @@ class EventType(enum.StrEnum):
     CHANNEL_SETTINGS_UPDATED = "channel.settings_updated"
     CANNED_RESPONSE_CREATED = "canned_response.created"
     CANNED_RESPONSE_DELETED = "canned_response.deleted"
+    WIDGET_UPDATED = "widget.updated"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from threadline.core.agents import AgentStatus, validate_skill
 from threadline.core.classify import Classifier
 from threadline.core.conversations import CloseReason, Conversation, ConversationState
 from threadline.core.customers import Customer, Identity
-from threadline.core.errors import Conflict, InvalidInput, NotFound
+from threadline.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from threadline.core.events import actor_agent
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
 from threadline.service.routing import release_and_route, route_waiting
@@ -77,6 +77,7 @@ class ConversationSummary:
     conversation: Conversation
     customer_name: str | None
     last_message: Message | None
+    unread: int
 
 
 async def list_for(
@@ -94,7 +95,37 @@ async def list_for(
     found = await uow.conversations.search(filt, limit=limit, offset=offset)
     names = await uow.customers.display_names({c.customer_id for c in found})
     last = await uow.messages.last_of({c.id: c.message_count for c in found})
-    return [ConversationSummary(c, names.get(c.customer_id), last.get(c.id)) for c in found]
+    # Only where something can be unread: most rows are caught up, and this skips them.
+    unread = await uow.messages.unread_counts(
+        [c.id for c in found if c.message_count > c.agent_read_seq]
+    )
+    return [
+        ConversationSummary(c, names.get(c.customer_id), last.get(c.id), unread.get(c.id, 0))
+        for c in found
+    ]
+
+
+async def mark_read(
+    uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, up_to_seq: int, now: datetime
+) -> None:
+    """The agent has read the thread up to `up_to_seq` (their unread count, and the web
+    chat visitor's read receipt). Reading someone else's conversation changes nothing."""
+    conv = await _visible(uow, principal, conversation_id, lock=True)
+    if conv.mark_read(principal.agent_id, up_to_seq, now):
+        await uow.conversations.save(conv)
+        uow.collect(conv)
+
+
+async def typing_in(
+    uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID
+) -> tuple[Conversation, str]:
+    """Where the agent's typing notice goes, and the name it shows: only the agent
+    who can write in the conversation is ever shown typing."""
+    conv = await _visible(uow, principal, conversation_id, lock=False)
+    if conv.assigned_agent_id != principal.agent_id:
+        raise Forbidden("only the assigned agent writes in this conversation")
+    agent = await uow.agents.get(principal.agent_id)
+    return conv, agent.display_name if agent else "Agent"
 
 
 async def send_message(

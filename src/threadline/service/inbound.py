@@ -18,6 +18,7 @@ from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
 from threadline.core.pacing import Timings
+from threadline.core.verification import Verification
 from threadline.service.routing import OwnerOffer, release_slots, route_waiting
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -28,6 +29,11 @@ class InboundMessage:
     text: str
     external_id: str | None = None
     display_name: str | None = None
+    # The channel of the customer's identity, when not the inbox's own: a web chat
+    # visitor whose business signed their identity writes as `app:<their id>`.
+    identity_channel: str | None = None
+    # What the message proves of its sender beyond the channel (core.verification).
+    proven: Verification | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,8 @@ async def ingest_many(
     for arrival in arrivals:
         try:
             text = clean_body(arrival.message.text)
-            identity = make_identity(arrival.inbox.channel, arrival.message.address)
+            channel = arrival.message.identity_channel or arrival.inbox.channel
+            identity = make_identity(channel, arrival.message.address)
         except DomainError as refused:
             items.append(refused)
             continue
@@ -156,13 +163,15 @@ class _Batch:
         # every batch, so concurrent batches cannot deadlock.
         for inbox in sorted(by_inbox, key=lambda i: i.id):
             items = by_inbox[inbox]
-            owners = await uow.customers.owners_of(
-                inbox.channel, {i.identity.address for i in items}
-            )
-            self.owners.update(((inbox.channel, a), c) for a, c in owners.items())
-            found = await uow.conversations.for_customers(
-                inbox.id, set(owners.values()), for_update=True
-            )
+            addresses: dict[str, set[str]] = {}
+            for i in items:
+                addresses.setdefault(i.identity.channel, set()).add(i.identity.address)
+            customer_ids: set[uuid.UUID] = set()
+            for channel, some in sorted(addresses.items()):
+                owners = await uow.customers.owners_of(channel, some)
+                self.owners.update(((channel, a), c) for a, c in owners.items())
+                customer_ids.update(owners.values())
+            found = await uow.conversations.for_customers(inbox.id, customer_ids, for_update=True)
             self.conversations.update(((inbox.id, c), conv) for c, conv in found.items())
             # After the locks: a concurrent delivery of the same message to the same
             # customer has committed by now, so this sees it and refuses the copy
@@ -183,7 +192,9 @@ class _Batch:
         owner_key = (item.identity.channel, item.identity.address)
         customer_id = self.owners.get(owner_key)
         if customer_id is None:
-            customer_id = await _new_customer(uow, inbox, item.identity, inbound.display_name, now)
+            customer_id = await register_customer(
+                uow, inbox.channel, item.identity, inbound.display_name, now
+            )
             self.owners[owner_key] = customer_id
         message_id = uuid.uuid4()
         kind = MessageKind.SUBSTANTIVE  # a new conversation's first message is answered
@@ -198,12 +209,14 @@ class _Batch:
                 session_id=uuid.uuid4(),
                 now=now,
                 timing=self.timings(inbox.channel),
+                verification=inbound.proven,
             )
             seq = conv.receive_customer_message(
                 message_id=message_id,
                 now=now,
                 new_session_id=conv.session_id,
                 timing=self.timings(inbox.channel),
+                proven=inbound.proven,
             )
             await uow.conversations.add(conv)
             self.conversations[(inbox.id, customer_id)] = conv
@@ -219,6 +232,7 @@ class _Batch:
                 new_session_id=uuid.uuid4(),
                 timing=self.timings(conv.channel),
                 kind=kind,
+                proven=inbound.proven,
             )
             if conv.session_id != previous_session:
                 await uow.conversations.add_session(conv)
@@ -264,14 +278,15 @@ class _Batch:
         )
 
 
-async def _new_customer(
-    uow: UnitOfWork, inbox: Inbox, identity: Identity, name: str | None, now: datetime
+async def register_customer(
+    uow: UnitOfWork, channel: str, identity: Identity, name: str | None, now: datetime
 ) -> uuid.UUID:
+    """A customer first met through `channel`, known by `identity`."""
     customer = Customer(
         id=uuid.uuid4(),
         display_name=name,
         timezone=None,
-        preferred_channel=inbox.channel,
+        preferred_channel=channel,
         created_at=now,
     )
     await uow.customers.add(customer)

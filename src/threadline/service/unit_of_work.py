@@ -23,6 +23,7 @@ from threadline.adapters.repositories.customers import CustomerRepository
 from threadline.adapters.repositories.events import EventRepository, StoredEvent
 from threadline.adapters.repositories.messages import MessageRepository
 from threadline.adapters.repositories.timers import TimerRepository
+from threadline.adapters.repositories.widgets import WidgetRepository
 from threadline.core.conversations import Conversation
 from threadline.core.events import Event
 from threadline.core.lifecycle import TimerKind
@@ -62,6 +63,7 @@ class UnitOfWork:
         self.timers = TimerRepository(conn)
         self.channels = ChannelSettingsRepository(conn)
         self.canned = CannedRepository(conn)
+        self.widgets = WidgetRepository(conn)
         self._pending: list[Event] = []
         self._timer_changes: dict[tuple[uuid.UUID, TimerKind], datetime | None] = {}
         self._timings: Timings | None = None

@@ -16,6 +16,7 @@ from threadline.adapters.schema import conversation_sessions, conversations
 from threadline.core.classify import OutboundContext
 from threadline.core.conversations import Conversation, ConversationState, WaitingOn
 from threadline.core.routing import WaitingConversation
+from threadline.core.verification import Verification
 
 _MUTABLE = (
     "skill",
@@ -34,6 +35,8 @@ _MUTABLE = (
     "last_outbound",
     "inactive_since",
     "reactivated",
+    "verification",
+    "agent_read_seq",
     "updated_at",
 )
 
@@ -88,6 +91,7 @@ def _row_values(conv: Conversation) -> dict[str, Any]:
     values["state"] = str(conv.state)
     values["waiting_on"] = str(conv.waiting_on)
     values["last_outbound"] = str(conv.last_outbound)
+    values["verification"] = str(conv.verification)
     return values
 
 
@@ -330,4 +334,6 @@ def _from_row(r: Any) -> Conversation:
         last_outbound=OutboundContext(r.last_outbound),
         inactive_since=r.inactive_since,
         reactivated=r.reactivated,
+        verification=Verification(r.verification),
+        agent_read_seq=r.agent_read_seq,
     )

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.adapters.repositories.sets import DIALECTS, one_of
-from threadline.adapters.schema import messages
+from threadline.adapters.schema import conversations, messages
 from threadline.core.classify import MessageKind
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType
 
@@ -85,6 +85,63 @@ class MessageRepository:
             sa.tuple_(messages.c.conversation_id, messages.c.seq).in_(pairs)
         )
         return {r.conversation_id: _from_row(r) for r in (await self._conn.execute(query)).all()}
+
+    async def after(
+        self, conversation_id: uuid.UUID, *, after_seq: int, limit: int
+    ) -> list[Message]:
+        """The messages after `after_seq`, oldest first (a client catching up)."""
+        query = (
+            sa.select(messages)
+            .where(messages.c.conversation_id == conversation_id, messages.c.seq > after_seq)
+            .order_by(messages.c.seq)
+            .limit(limit)
+        )
+        return [_from_row(r) for r in (await self._conn.execute(query)).all()]
+
+    async def unread_counts(self, conversation_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """Customer messages after each conversation's agent read marker."""
+        if not conversation_ids:
+            return {}
+        query = (
+            sa.select(messages.c.conversation_id, sa.func.count().label("n"))
+            .join(conversations, conversations.c.id == messages.c.conversation_id)
+            .where(
+                messages.c.conversation_id.in_(list(conversation_ids)),
+                messages.c.direction == str(Direction.INBOUND),
+                messages.c.seq > conversations.c.agent_read_seq,
+            )
+            .group_by(messages.c.conversation_id)
+        )
+        return {r.conversation_id: r.n for r in (await self._conn.execute(query)).all()}
+
+    async def advance_outbound(
+        self,
+        conversation_id: uuid.UUID,
+        *,
+        up_to_seq: int,
+        before: Collection[DeliveryStatus],
+        to: DeliveryStatus,
+        at: datetime,
+    ) -> list[Message]:
+        """Move the outbound messages up to `up_to_seq` that are still in one of the
+        `before` statuses to `to`; returns them as they were (for their events)."""
+        where = (
+            messages.c.conversation_id == conversation_id,
+            messages.c.direction == str(Direction.OUTBOUND),
+            messages.c.seq <= up_to_seq,
+            messages.c.delivery_status.in_([str(s) for s in before]),
+        )
+        query = sa.select(messages).where(*where).order_by(messages.c.seq)
+        if self._lock_rows:
+            query = query.with_for_update()
+        found = [_from_row(r) for r in (await self._conn.execute(query)).all()]
+        if found:
+            await self._conn.execute(
+                messages.update()
+                .where(messages.c.id.in_([m.id for m in found]))
+                .values(delivery_status=str(to), status_updated_at=at)
+            )
+        return found
 
     async def pending_outbound(self, inbox_id: uuid.UUID, *, limit: int) -> list[Message]:
         rows = (

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from pydantic import Field
 
 from threadline.adapters.repositories.conversations import ConversationFilter
+from threadline.adapters.stream import Signal
 from threadline.api.schemas import (
     ConversationDetailOut,
     ConversationOut,
@@ -15,6 +17,7 @@ from threadline.api.schemas import (
     CustomerOut,
     EventOut,
     MessageOut,
+    Request,
     SendIn,
     SessionOut,
     Skill,
@@ -146,3 +149,39 @@ async def transfer_conversation(
         )
     )
     return ConversationOut.of(conv)
+
+
+class ReadIn(Request):
+    up_to_seq: int = Field(ge=1, le=2**31 - 1, description="The last message seq read.")
+
+
+class TypingIn(Request):
+    typing: bool
+
+
+@router.post("/conversations/{conversation_id}/read", status_code=204, response_class=Response)
+async def mark_read(
+    conversation_id: uuid.UUID, body: ReadIn, ctx: Ctx, principal: CurrentPrincipal
+) -> Response:
+    """The holding agent has read up to `up_to_seq`: clears their unread count and shows
+    a web chat visitor their messages were read. Others reading change nothing."""
+    await ctx.tx.write(
+        lambda uow: conversations.mark_read(
+            uow, principal, conversation_id, body.up_to_seq, ctx.now()
+        )
+    )
+    return Response(status_code=204)
+
+
+@router.post("/conversations/{conversation_id}/typing", status_code=204, response_class=Response)
+async def agent_typing(
+    conversation_id: uuid.UUID, body: TypingIn, ctx: Ctx, principal: CurrentPrincipal
+) -> Response:
+    """The assigned agent is (not) typing: shown live to a web chat visitor. Nothing is
+    stored; send `true` again every few seconds while typing."""
+    conv, name = await ctx.tx.read(
+        lambda uow: conversations.typing_in(uow, principal, conversation_id)
+    )
+    frame = {"type": "typing", "typing": body.typing, "name": name}
+    ctx.stream.signal(Signal(conv.id, None, frame))
+    return Response(status_code=204)

@@ -13,14 +13,15 @@ with the last seq you saw; nothing is lost).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from threadline.adapters.stream import Subscription, TooFarBehind
-from threadline.api.context import AppContext, ws_ctx
+from threadline.adapters.repositories.events import StoredEvent
+from threadline.adapters.stream import TooFarBehind, for_principal
+from threadline.api.context import ws_ctx
+from threadline.api.websocket import close, pump
 from threadline.service import auth
 
 router = APIRouter(tags=["stream"])
@@ -38,30 +39,35 @@ async def stream(websocket: WebSocket) -> None:
         hello = await asyncio.wait_for(websocket.receive_text(), timeout=HELLO_TIMEOUT)
         data = json.loads(hello)
     except (TimeoutError, ValueError, WebSocketDisconnect, KeyError, RuntimeError):
-        await _close(websocket, 4400, "expected a hello frame")
+        await close(websocket, 4400, "expected a hello frame")
         return
     token, after = _parse_hello(data)
     if token is None:
-        await _close(websocket, 4400, "hello needs a token and an optional integer 'after'")
+        await close(websocket, 4400, "hello needs a token and an optional integer 'after'")
         return
     principal = await ctx.tx.read(lambda uow: auth.principal_for(uow, token, ctx.now()))
     if principal is None:
-        await _close(websocket, 4401, "invalid or expired token")
+        await close(websocket, 4401, "invalid or expired token")
         return
     try:
-        sub = await ctx.stream.subscribe(principal, after)
+        sub = await ctx.stream.subscribe(
+            for_principal(principal),
+            after,
+            # Typing notices for the conversations on this agent's desk.
+            signals=lambda signal: signal.agent_id == principal.agent_id,
+        )
     except TooFarBehind:
-        await _close(websocket, 4409, "too far behind: reload and reconnect without 'after'")
+        await close(websocket, 4409, "too far behind: reload and reconnect without 'after'")
         return
     except ValueError as exc:
-        await _close(websocket, 4400, str(exc))
+        await close(websocket, 4400, str(exc))
         return
     try:
         # The server's time, so that clients count down to respond-by times on the
         # server's clock rather than a laptop's that may be minutes off.
         now = ctx.now().isoformat()
         await websocket.send_json({"type": "ready", "seq": sub.delivered, "now": now})
-        await _pump(websocket, ctx, sub)
+        await pump(websocket, sub, _render)
     finally:
         ctx.stream.unsubscribe(sub)
 
@@ -77,38 +83,5 @@ def _parse_hello(data: Any) -> tuple[str | None, int | None]:
     return token, after
 
 
-async def _pump(websocket: WebSocket, ctx: AppContext, sub: Subscription) -> None:
-    async def send() -> None:
-        while True:
-            event = await sub.queue.get()
-            if event is None:
-                code = 4408 if sub.overflowed else 1001
-                await _close(
-                    websocket,
-                    code,
-                    "fell behind: reconnect with the last seq" if sub.overflowed else "bye",
-                )
-                return
-            await websocket.send_text(f'{{"type":"event","event":{event.json_text}}}')
-
-    async def receive() -> None:
-        while True:
-            text = await websocket.receive_text()
-            with contextlib.suppress(ValueError):
-                if json.loads(text) == {"type": "ping"}:
-                    await websocket.send_json({"type": "pong"})
-
-    tasks = [asyncio.create_task(send()), asyncio.create_task(receive())]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-        await websocket.close(code=code, reason=reason)
+def _render(event: StoredEvent) -> str:
+    return f'{{"type":"event","event":{event.json_text}}}'

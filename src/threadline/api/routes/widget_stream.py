@@ -1,0 +1,135 @@
+"""A web chat visitor's live updates: a WebSocket, or long polling where one is blocked.
+
+WebSocket `/api/v1/widget/stream` (JSON text frames):
+  client → {"type": "hello", "token": "<visitor token>", "after": <event_seq, optional>}
+  server → {"type": "ready", "seq": N}
+  server → {"type": "event", "event": {"seq": N, "kind": "message"|"read"|"closed", …}}
+  server → {"type": "typing", "typing": bool, "name": "<agent>"}   (ephemeral, no seq)
+Close codes as the agents' stream: 4400 bad hello, 4401 bad token, 4409 reload.
+
+`GET /api/v1/widget/events?after=N&wait=S` answers the same events as one JSON body,
+waiting up to S seconds for the first: what a browser behind a proxy that blocks
+WebSockets polls instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, Field
+
+from threadline.adapters.repositories.events import StoredEvent
+from threadline.adapters.stream import Signal, Subscription, TooFarBehind
+from threadline.api.context import AppContext, ws_ctx
+from threadline.api.routes.widget import CurrentVisitor
+from threadline.api.security import Ctx
+from threadline.api.websocket import close, pump
+from threadline.core.errors import Unauthenticated
+from threadline.core.widgets import Visitor
+from threadline.service import visitors
+
+router = APIRouter(tags=["web chat"], prefix="/widget")
+
+# As the agents' stream: time for a slow phone network to send one frame.
+HELLO_TIMEOUT = 10.0
+# Under the 30-60 s idle timeouts of common proxies and load balancers, so a held poll
+# is answered before something in between gives up on it.
+MAX_WAIT = 25.0
+# A long-poll answer carries what is there once the first event arrives, and whatever
+# follows within this moment: one answer for a burst, not one poll per event.
+GATHER_SECONDS = 0.05
+
+
+class PollOut(BaseModel):
+    events: list[dict[str, Any]]
+    typing: bool | None = Field(
+        description="The agent's latest typing notice during the wait, if any."
+    )
+    seq: int = Field(description="Pass as the next `after`.")
+    reset: bool = Field(
+        default=False, description="Too far behind: refetch /widget/messages and poll on."
+    )
+
+
+async def _subscribe(ctx: AppContext, visitor: Visitor, after: int | None) -> Subscription:
+    conv = await ctx.tx.read(lambda uow: visitors.conversation_of(uow, visitor))
+    audience = visitors.VisitorAudience(visitor, conv.id if conv else None)
+    return await ctx.stream.subscribe(audience.events, after, signals=audience.signals)
+
+
+@router.get("/events", response_model=PollOut)
+async def poll(
+    ctx: Ctx,
+    visitor: CurrentVisitor,
+    after: Annotated[int, Query(ge=0, le=2**62)],
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = MAX_WAIT,
+) -> PollOut:
+    try:
+        sub = await _subscribe(ctx, visitor, after)
+    except TooFarBehind:
+        head = await ctx.tx.read(lambda uow: uow.events.head())
+        return PollOut(events=[], typing=None, seq=head, reset=True)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    events: list[dict[str, Any]] = []
+    typing: bool | None = None
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                items = [await sub.queue.get()]
+                await asyncio.sleep(GATHER_SECONDS)
+                while not sub.queue.empty():
+                    items.append(sub.queue.get_nowait())
+                for item in items:
+                    if isinstance(item, Signal):
+                        typing = bool(item.frame["typing"])
+                    elif item is not None:
+                        events.append(visitors.visitor_event(item))
+        return PollOut(events=events, typing=typing, seq=sub.delivered)
+    finally:
+        ctx.stream.unsubscribe(sub)
+
+
+@router.websocket("/stream")
+async def stream(websocket: WebSocket) -> None:
+    ctx = ws_ctx(websocket)
+    await websocket.accept()
+    try:
+        hello = json.loads(await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT))
+    except (TimeoutError, ValueError, WebSocketDisconnect, RuntimeError):
+        await close(websocket, 4400, "expected a hello frame")
+        return
+    token = hello.get("token") if isinstance(hello, dict) else None
+    after = hello.get("after") if isinstance(hello, dict) else None
+    if (
+        not isinstance(token, str)
+        or not 0 < len(token) <= 200
+        or (after is not None and (isinstance(after, bool) or not isinstance(after, int)))
+    ):
+        await close(websocket, 4400, "hello needs a token and an optional integer 'after'")
+        return
+    try:
+        visitor = await ctx.tx.read(lambda uow: visitors.authenticate(uow, token, ctx.now()))
+        sub = await _subscribe(ctx, visitor, after)
+    except Unauthenticated:
+        await close(websocket, 4401, "invalid or expired visitor token")
+        return
+    except TooFarBehind:
+        await close(websocket, 4409, "too far behind: refetch and reconnect without 'after'")
+        return
+    except ValueError as exc:
+        await close(websocket, 4400, str(exc))
+        return
+    try:
+        await websocket.send_json({"type": "ready", "seq": sub.delivered})
+        await pump(websocket, sub, _render)
+    finally:
+        ctx.stream.unsubscribe(sub)
+
+
+def _render(event: StoredEvent) -> str:
+    return json.dumps({"type": "event", "event": visitors.visitor_event(event)})

@@ -1,0 +1,304 @@
+"""Web chat visitors: starting or resuming a chat, writing, reading (DESIGN.md §6).
+
+A visitor is a browser holding a visitor token. The token names one customer in one
+inbox: an anonymous `web:<random id>` customer, or, when the business's page passed an
+identity it signed, the `app:<their id>` customer, verified.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from threadline.adapters.identity_tokens import verified_claims
+from threadline.adapters.passwords import new_token, token_hash
+from threadline.adapters.repositories.events import StoredEvent
+from threadline.adapters.stream import Signal
+from threadline.core.conversations import Conversation
+from threadline.core.customers import Identity
+from threadline.core.errors import DuplicateExternalId, Forbidden, NotFound, Unauthenticated
+from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
+from threadline.core.messages import DeliveryStatus, Message
+from threadline.core.verification import Verification
+from threadline.core.widgets import Visitor, Widget, identity_from_claims
+from threadline.service import inbound
+from threadline.service.unit_of_work import UnitOfWork
+
+# How long a browser keeps its thread without coming back. Customers return to a web
+# chat days or weeks later (an order that ships, a refund that lands); each visit
+# renews it.
+VISITOR_TTL = timedelta(days=180)
+# A page of history for the widget; older messages page back with `after_seq`.
+HISTORY_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Started:
+    token: str
+    visitor: Visitor
+    conversation_id: uuid.UUID | None
+    display_name: str | None
+
+
+async def widget_for(uow: UnitOfWork, key: str, origin: str | None) -> Widget:
+    widget = await uow.widgets.by_key(key) if len(key) <= 64 else None
+    if widget is None:
+        raise NotFound("no such chat widget", code="unknown_widget")
+    if not widget.allows(origin):
+        raise Forbidden(
+            f"this chat is not offered on {origin}: add it to the widget's allowed_origins",
+            code="origin_not_allowed",
+        )
+    return widget
+
+
+async def start(
+    uow: UnitOfWork,
+    key: str,
+    *,
+    origin: str | None,
+    visitor_token: str | None,
+    identity: str | None,
+    name: str | None,
+    now: datetime,
+) -> Started:
+    """Resume the visitor's chat, or start one.
+
+    A signed identity decides who the visitor is, whatever token they hold. Without
+    one, a valid anonymous token resumes its chat; a *verified* token does not: the
+    page stopped vouching for the visitor (they signed out), so the next person at
+    this browser must not see that customer's thread.
+    """
+    widget = await widget_for(uow, key, origin)
+    if identity is not None:
+        if widget.identity_secret is None:
+            raise Unauthenticated(
+                "this widget does not accept signed identities: set its identity secret",
+                code="invalid_identity",
+            )
+        signed = identity_from_claims(verified_claims(identity, widget.identity_secret), now)
+        who = Identity("app", signed.subject)
+        customer_id = await _customer(uow, who, signed.name, now)
+        visitor = Visitor(widget.inbox_id, customer_id, who, Verification.VERIFIED)
+        if visitor_token is not None and await _resumes(uow, visitor_token, visitor, now):
+            return await _started(uow, visitor_token, visitor)
+        return await _issue(uow, visitor, now)
+    if visitor_token is not None:
+        found = await uow.widgets.visitor(token_hash(visitor_token), now)
+        if (
+            found is not None
+            and found.inbox_id == widget.inbox_id
+            and found.verification is Verification.ANONYMOUS
+        ):
+            await uow.widgets.extend_visitor(token_hash(visitor_token), now + VISITOR_TTL)
+            return await _started(uow, visitor_token, found)
+    who = Identity("web", uuid.uuid4().hex)
+    customer_id = await inbound.register_customer(uow, "web", who, _clean_name(name), now)
+    return await _issue(
+        uow, Visitor(widget.inbox_id, customer_id, who, Verification.ANONYMOUS), now
+    )
+
+
+async def authenticate(uow: UnitOfWork, token: str, now: datetime) -> Visitor:
+    visitor = await uow.widgets.visitor(token_hash(token), now) if len(token) <= 200 else None
+    if visitor is None:
+        raise Unauthenticated("invalid or expired visitor token")
+    return visitor
+
+
+@dataclass(frozen=True)
+class Thread:
+    conversation: Conversation | None
+    messages: list[Message]
+    # Display names of the agents who wrote in `messages`.
+    agent_names: dict[uuid.UUID, str]
+
+
+async def thread(uow: UnitOfWork, visitor: Visitor, after_seq: int, now: datetime) -> Thread:
+    """The visitor's messages after `after_seq`. Agents' messages the browser now has
+    are delivered: for web chat, the widget is the delivery."""
+    conv = await _conversation(uow, visitor)
+    if conv is None:
+        return Thread(None, [], {})
+    found = await uow.messages.after(conv.id, after_seq=after_seq, limit=HISTORY_LIMIT)
+    if found:
+        moved = await uow.messages.advance_outbound(
+            conv.id,
+            up_to_seq=found[-1].seq,
+            before=(DeliveryStatus.QUEUED, DeliveryStatus.SENT),
+            to=DeliveryStatus.DELIVERED,
+            at=now,
+        )
+        _status_events(uow, conv, moved, DeliveryStatus.DELIVERED, now)
+        delivered = {m.id for m in moved}
+        found = [
+            _with_status(m, DeliveryStatus.DELIVERED, now) if m.id in delivered else m
+            for m in found
+        ]
+    names = {}
+    for agent_id in {m.sender_agent_id for m in found if m.sender_agent_id is not None}:
+        agent = await uow.agents.get(agent_id)
+        if agent is not None:
+            names[agent_id] = agent.display_name
+    return Thread(conv, found, names)
+
+
+async def send(
+    uow: UnitOfWork, visitor: Visitor, text: str, client_id: str, now: datetime
+) -> tuple[Message, bool]:
+    """Store the visitor's message; returns it and whether it is new. A retry with the
+    same `client_id` gets the stored message back and changes nothing."""
+    inbox = await uow.access.get_inbox(visitor.inbox_id)
+    if inbox is None:
+        raise Unauthenticated("this chat's inbox no longer exists")
+    message = inbound.InboundMessage(
+        address=visitor.identity.address,
+        text=text,
+        # Scoped to the visitor: a guessed client id cannot reach someone else's message.
+        external_id=f"{visitor.customer_id}:{client_id}",
+        identity_channel=visitor.identity.channel,
+        proven=visitor.verification if visitor.verification is Verification.VERIFIED else None,
+    )
+    try:
+        result = await inbound.ingest(uow, inbox, message, now)
+    except DuplicateExternalId as duplicate:
+        stored = await uow.messages.get(uuid.UUID(str(duplicate.details["message_id"])))
+        assert stored is not None
+        return stored, False
+    stored = await uow.messages.get(result.message_id)
+    assert stored is not None
+    return stored, True
+
+
+async def read(uow: UnitOfWork, visitor: Visitor, up_to_seq: int, now: datetime) -> None:
+    """The visitor has seen the thread up to `up_to_seq`: agents' messages are read."""
+    conv = await _conversation(uow, visitor)
+    if conv is None or not 1 <= up_to_seq <= conv.message_count:
+        raise NotFound("no such message in your chat", up_to_seq=up_to_seq)
+    moved = await uow.messages.advance_outbound(
+        conv.id,
+        up_to_seq=up_to_seq,
+        before=(DeliveryStatus.QUEUED, DeliveryStatus.SENT, DeliveryStatus.DELIVERED),
+        to=DeliveryStatus.READ,
+        at=now,
+    )
+    _status_events(uow, conv, moved, DeliveryStatus.READ, now)
+
+
+async def conversation_of(uow: UnitOfWork, visitor: Visitor) -> Conversation | None:
+    return await _conversation(uow, visitor)
+
+
+# -- internals ------------------------------------------------------------------------
+
+
+async def _conversation(uow: UnitOfWork, visitor: Visitor) -> Conversation | None:
+    found = await uow.conversations.for_customers(
+        visitor.inbox_id, {visitor.customer_id}, for_update=False
+    )
+    return found.get(visitor.customer_id)
+
+
+async def _customer(uow: UnitOfWork, who: Identity, name: str | None, now: datetime) -> uuid.UUID:
+    existing = await uow.customers.owner_of(who)
+    if existing is not None:
+        return existing
+    return await inbound.register_customer(uow, "web", who, name, now)
+
+
+async def _resumes(uow: UnitOfWork, token: str, visitor: Visitor, now: datetime) -> bool:
+    found = await uow.widgets.visitor(token_hash(token), now)
+    if found != visitor:
+        return False
+    await uow.widgets.extend_visitor(token_hash(token), now + VISITOR_TTL)
+    return True
+
+
+async def _issue(uow: UnitOfWork, visitor: Visitor, now: datetime) -> Started:
+    token = new_token("visitor")
+    await uow.widgets.add_visitor(token_hash(token), visitor, now, now + VISITOR_TTL)
+    return await _started(uow, token, visitor)
+
+
+async def _started(uow: UnitOfWork, token: str, visitor: Visitor) -> Started:
+    conv = await _conversation(uow, visitor)
+    customer = await uow.customers.get(visitor.customer_id)
+    return Started(
+        token,
+        visitor,
+        conv.id if conv else None,
+        customer.display_name if customer else None,
+    )
+
+
+def _clean_name(name: str | None) -> str | None:
+    cleaned = (name or "").strip()
+    return cleaned[:128] or None
+
+
+def _with_status(message: Message, status: DeliveryStatus, now: datetime) -> Message:
+    return Message(**{**message.__dict__, "delivery_status": status, "status_updated_at": now})
+
+
+def _status_events(
+    uow: UnitOfWork,
+    conv: Conversation,
+    moved: list[Message],
+    status: DeliveryStatus,
+    now: datetime,
+) -> None:
+    for message in moved:
+        uow.record(
+            Event(
+                EventType.DELIVERY_STATUS,
+                now,
+                ACTOR_CUSTOMER,
+                conversation_id=conv.id,
+                agent_id=conv.holder or message.sender_agent_id,
+                payload={"message_id": str(message.id), "status": str(status)},
+            )
+        )
+
+
+# What a visitor hears of their conversation, by event type: the rest (routing,
+# timers, who holds it) is the contact centre's business.
+_VISITOR_KINDS = {
+    str(EventType.MESSAGE_RECEIVED): "message",
+    str(EventType.MESSAGE_SENT): "message",
+    str(EventType.READ): "read",
+    str(EventType.CLOSED): "closed",
+}
+
+
+class VisitorAudience:
+    """The live stream's filter for one visitor: their conversation's events, and the
+    typing notices meant for them. A visitor who has not written yet has no
+    conversation: its opening event names their customer and inbox, and from then on
+    it is theirs (a replay from an earlier position learns it the same way)."""
+
+    def __init__(self, visitor: Visitor, conversation_id: uuid.UUID | None) -> None:
+        self._visitor = visitor
+        self.conversation_id = conversation_id
+
+    def events(self, event: StoredEvent) -> bool:
+        if (
+            self.conversation_id is None
+            and event.type == EventType.CONVERSATION_OPENED
+            and event.payload.get("customer_id") == str(self._visitor.customer_id)
+            and event.payload.get("inbox_id") == str(self._visitor.inbox_id)
+        ):
+            self.conversation_id = event.conversation_id
+        return event.conversation_id == self.conversation_id and event.type in _VISITOR_KINDS
+
+    def signals(self, signal: Signal) -> bool:
+        # agent_id None: a notice for the customer's side of the conversation.
+        return signal.agent_id is None and signal.conversation_id == self.conversation_id
+
+
+def visitor_event(event: StoredEvent) -> dict[str, Any]:
+    frame: dict[str, Any] = {"seq": event.seq, "kind": _VISITOR_KINDS[event.type]}
+    if event.type == EventType.READ:
+        frame["agent_read_seq"] = event.payload["up_to_seq"]
+    return frame
