@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import random
+import uuid
 from dataclasses import dataclass, field
 
 import httpx
@@ -20,7 +21,9 @@ from threadline.adapters.database import Database
 from threadline.api.app import create_app
 from threadline.api.context import system_clock
 from threadline.core.agents import Role
-from threadline.service import agents, inboxes
+from threadline.core.canned import new_canned
+from threadline.core.widgets import WidgetLook
+from threadline.service import agents, inboxes, widgets
 from threadline.service.unit_of_work import Transactor, UnitOfWork
 from threadline.settings import Settings
 
@@ -32,6 +35,14 @@ DEMO_AGENTS = [
     ("ada", "Ada Admin", Role.ADMIN, {"general"}, 1, 1),
 ]
 DEMO_INBOXES = [("Web shop", "general"), ("Billing line", "billing")]
+# The web chat you can try yourself at /widget/demo.html.
+DEMO_WEB_CHAT = "Acme Outdoor chat"
+DEMO_CANNED = [
+    ("hello", "Hi! Thanks for getting in touch. How can I help you today?"),
+    ("order", "Could you give me your order number, please? It starts with AC-."),
+    ("refund", "Your refund is on its way: it shows on your statement within 5 working days."),
+    ("bye", "Is there anything else I can help you with?"),
+]
 
 OPENERS = [
     "Hi, my order hasn't arrived yet. Can you check?",
@@ -57,8 +68,9 @@ class Persona:
     turns_left: int = field(default_factory=lambda: random.randint(2, 4))  # noqa: S311
 
 
-async def seed(tx: Transactor, password: str) -> dict[str, str]:
-    """Create the demo agents and inboxes once; return fresh inbox tokens each start."""
+async def seed(tx: Transactor, password: str) -> tuple[dict[str, str], str]:
+    """Create the demo agents, inboxes, web chat and canned responses once; return
+    fresh inbox tokens each start, and the web chat's widget key."""
     now = system_clock()
 
     async def existing(uow: UnitOfWork) -> set[str]:
@@ -84,7 +96,22 @@ async def seed(tx: Transactor, password: str) -> dict[str, str]:
             out[name] = token
         return out
 
-    return await tx.write(tokens)
+    async def web_chat(uow: UnitOfWork) -> str:
+        found = {i.name: i for i in await uow.access.list_inboxes()}
+        inbox = found.get(DEMO_WEB_CHAT)
+        if inbox is None:
+            inbox = (await inboxes.create(uow, None, DEMO_WEB_CHAT, "web", "general", now)).inbox
+        widget = await uow.widgets.for_inbox(inbox.id)
+        if widget is None:
+            look = WidgetLook("Acme Outdoor", "Hi! Questions about an order? We're here.")
+            widget = await widgets.configure(uow, None, inbox.id, look, [], now)
+        have = {c.shortcut for c in await uow.canned.all()}
+        for shortcut, text in DEMO_CANNED:
+            if shortcut not in have:
+                await uow.canned.add(new_canned(uuid.uuid4(), shortcut, text, now))
+        return widget.key
+
+    return await tx.write(tokens), await tx.write(web_chat)
 
 
 async def simulate(base_url: str, tokens: dict[str, str], per_minute: float) -> None:
@@ -154,7 +181,7 @@ async def run_demo(database_url: str, host: str, port: int, per_minute: float) -
     password = os.environ.get("THREADLINE_DEMO_PASSWORD", "threadline-demo")
     db = Database(database_url)
     try:
-        tokens = await seed(Transactor(db), password)
+        tokens, widget_key = await seed(Transactor(db), password)
     finally:
         await db.dispose()
     settings = Settings(database_url=database_url, host=host, port=port)
@@ -185,6 +212,7 @@ async def run_demo(database_url: str, host: str, port: int, per_minute: float) -
         "-H 'content-type: application/json' "
         '-d \'{"customer": {"address": "me"}, "text": "Where is my order?"}\''
     )
+    print(f"Chat as a web visitor yourself: {base}/widget/demo.html?key={widget_key}")
     print(f"Simulated customers: about {per_minute:g} new conversations a minute. Ctrl-C stops.")
     sim = asyncio.create_task(simulate(base, tokens, per_minute))
     try:
