@@ -120,9 +120,18 @@ async def widget_config(
 
 
 @router.post("/{key}/sessions", response_model=SessionOut)
-async def start_session(key: str, body: SessionIn, ctx: Ctx, origin: Origin = None) -> SessionOut:
+async def start_session(
+    key: str,
+    body: SessionIn,
+    ctx: Ctx,
+    origin: Origin = None,
+    sec_fetch_site: Annotated[str | None, Header(max_length=32)] = None,
+) -> SessionOut:
     """Start or resume a visitor's chat. Keep the returned token in the browser: it is
     the visitor's thread, and a signed identity makes it a verified customer's."""
+    if sec_fetch_site == "same-origin":
+        # Our own chat panel: where it may be embedded is its frame-ancestors' business.
+        origin = None
     started = await ctx.tx.write(
         lambda uow: visitors.start(
             uow,

@@ -1,74 +1,172 @@
-// The agent desk: plain ES module, no build step. Customer content is only ever set
+// The agent desk: plain ES modules, no build step. Customer content is only ever set
 // with textContent, never parsed as HTML (DESIGN.md §7).
+//
+// This module holds the session (sign in, sign out, the live stream) and the refresh
+// that repaints everything from the API. The panes are drawn by lists.js, pane.js
+// (with thread.js and compose.js) and floor.js.
 
-const API = "/api/v1";
-const state = {
-  token: sessionStorage.getItem("tl-token"),
-  me: null,
-  open: null,
-  lastSeq: null,
-  skew: 0, // server clock minus this browser's, from the stream's "ready" frame
-  canned: [],
-};
-const $ = (id) => document.getElementById(id);
+import { NetworkError, SessionEnded } from "./api.js";
+import { initCompose, stopTyping } from "./compose.js";
+import { tick } from "./countdown.js";
+import { $ } from "./dom.js";
+import { act, clearErrors, guard, report } from "./errors.js";
+import { clearFloor, loadFloor, renderFloor } from "./floor.js";
+import { clearLists, initLists, renderLists } from "./lists.js";
+import { announce, forgetNews, noteEvent, takeNews, updateTitle } from "./notify.js";
+import {
+  floorActions,
+  initPane,
+  loadOpen,
+  markRead,
+  moveSelection,
+  openFromList,
+  showTab,
+} from "./pane.js";
+import { api, desk, forgetDrafts, isSupervisor, onClientEvents, setToken, state } from "./state.js";
+import { openStream } from "./stream.js";
+import { clearThread, customerTyping } from "./thread.js";
 
-// Amber in the last minute before the respond-by time, red once it has passed.
-const AMBER_SECONDS = 60;
+const SESSION_ENDED = "Your session has ended; sign in again.";
+const UNREACHABLE = "The desk cannot reach the server; try again.";
 
-async function api(path, options = {}) {
-  const response = await fetch(API + path, {
-    ...options,
-    headers: {
-      "content-type": "application/json",
-      ...(state.token ? { authorization: `Bearer ${state.token}` } : {}),
-    },
-  });
-  if (response.status === 401 && state.token) {
-    signOut();
-    throw new Error("your session has ended; sign in again");
-  }
-  const body = response.status === 204 ? null : await response.json();
-  if (!response.ok) throw new Error(body?.error?.message ?? `request failed (${response.status})`);
-  return body;
+let stream = null;
+
+function updateBanner() {
+  $("offline-banner").hidden = state.reachable && !state.streamDown;
 }
+
+let retryTimer = null;
+onClientEvents({
+  sessionEnded: () => endSession(SESSION_ENDED),
+  reachable(ok) {
+    state.reachable = ok;
+    updateBanner();
+    // Nothing else may ask again soon (the stream can be up while HTTP is not).
+    if (!ok && !retryTimer && state.me) {
+      retryTimer = setTimeout(() => {
+        retryTimer = null;
+        refreshSoon();
+      }, 3000);
+    }
+  },
+});
+
+// -- session ---------------------------------------------------------------------
 
 function show(view) {
   $("login-view").hidden = view !== "login";
   $("desk-view").hidden = view !== "desk";
+  document.body.classList.toggle("at-desk", view === "desk");
 }
 
 async function signIn(event) {
   event.preventDefault();
   $("login-error").textContent = "";
+  const button = $("sign-in");
+  button.disabled = true;
   try {
     const result = await api("/auth/login", {
       method: "POST",
-      body: JSON.stringify({ username: $("username").value, password: $("password").value }),
+      body: { username: $("username").value, password: $("password").value },
+      signIn: true,
     });
-    state.token = result.token;
-    sessionStorage.setItem("tl-token", state.token);
+    setToken(result.token);
+    $("password").value = "";
     await start();
   } catch (error) {
-    $("login-error").textContent = error.message;
+    $("login-error").textContent =
+      error instanceof NetworkError ? UNREACHABLE : error.message;
+  } finally {
+    button.disabled = false;
   }
 }
 
-function signOut() {
-  state.token = null;
-  state.me = null;
-  sessionStorage.removeItem("tl-token");
-  state.socket?.close();
-  show("login");
+async function start() {
+  const session = ++state.session;
+  state.me = await api("/me");
+  if (session !== state.session) return;
+  $("me-name").textContent = state.me.display_name;
+  $("role").textContent = state.me.role === "agent" ? "" : state.me.role;
+  $("desk-view").classList.toggle("supervisor", isSupervisor());
+  $("tabs").hidden = !isSupervisor();
+  $("floor").hidden = !isSupervisor();
+  $("conversation-panel").setAttribute("role", isSupervisor() ? "tabpanel" : "region");
+  showTab(isSupervisor() ? "floor" : "conversation");
+  $("floor").setAttribute("role", isSupervisor() ? "tabpanel" : "region");
+  renderMe();
+  show("desk");
+  // Subscribed before the first load, so that nothing happening meanwhile is missed.
+  connect();
+  try {
+    state.canned = await api("/canned-responses");
+  } catch (error) {
+    report(error, $("desk-error")); // the desk works without them
+  }
+  await refreshNow();
+  if (session !== state.session) return;
+  // Land where the work is: the first conversation, or the list's heading.
+  ($("mine").querySelector("button") ?? $("mine-title")).focus();
 }
 
-async function start() {
-  state.me = await api("/me");
-  show("desk");
-  $("me-name").textContent = state.me.display_name;
-  renderMe();
-  state.canned = await api("/canned-responses");
-  await refresh();
-  connect();
+/** Sign out: offline first (so no new work is routed here), then end the token. */
+async function signOut() {
+  $("sign-out").disabled = true;
+  stopTyping();
+  // Signing out always works here; what the server missed (unreachable) it forgets
+  // when the token expires.
+  const quietly = (request) => request.catch(() => {});
+  if (state.me && state.me.status !== "offline") {
+    const offline = { method: "PUT", body: { status: "offline" } };
+    await quietly(api(`/agents/${state.me.id}/status`, offline));
+  }
+  if (state.token) await quietly(api("/auth/logout", { method: "POST" }));
+  $("sign-out").disabled = false;
+  endSession("");
+}
+
+/** Forget everything this session showed, and go back to the sign-in form. */
+function endSession(message) {
+  state.session++;
+  stream?.close();
+  stream = null;
+  setToken(null);
+  forgetDrafts();
+  clearTimeout(refreshTimer);
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  Object.assign(state, {
+    me: null,
+    open: null,
+    detail: null,
+    conversations: [],
+    overview: null,
+    lastSeq: null,
+    reloadAll: false,
+    skew: 0,
+    canned: [],
+    reachable: true,
+    streamDown: false,
+  });
+  state.agents.clear();
+  state.customers.clear();
+  state.lastEvent.clear();
+  state.attention.clear();
+  state.readPosted.clear();
+  forgetNews();
+  clearLists();
+  clearFloor();
+  clearThread("");
+  $("reply").value = "";
+  clearErrors();
+  $("me-name").textContent = "";
+  $("role").textContent = "";
+  $("load").textContent = "";
+  $("desk-view").classList.remove("supervisor");
+  updateBanner();
+  show("login");
+  $("login-error").textContent = message;
+  $("password").value = "";
+  $("username").focus();
 }
 
 function renderMe() {
@@ -77,295 +175,141 @@ function renderMe() {
     `${state.me.active_count}/${state.me.preferred_concurrency} active (max ${state.me.max_load})`;
 }
 
+// -- the live stream -------------------------------------------------------------
+
+function connect() {
+  stream = openStream({
+    hello: () => {
+      const hello = { type: "hello", token: state.token };
+      if (state.lastSeq !== null) hello.after = state.lastSeq; // resume: nothing is missed
+      return hello;
+    },
+    ready(frame) {
+      state.skew = Date.parse(frame.now) - Date.now();
+      state.streamDown = false;
+      updateBanner();
+      const reload = state.lastSeq === null;
+      if (reload) state.lastSeq = frame.seq;
+      if (reload && state.reloadAll) {
+        state.reloadAll = false;
+        reloadEverything();
+      } else {
+        refreshSoon();
+      }
+    },
+    event: onEvent,
+    typing(frame) {
+      if (frame.conversation_id === state.open) customerTyping(frame.typing === true);
+    },
+    down() {
+      state.streamDown = true;
+      updateBanner();
+    },
+    tooFarBehind() {
+      // Replaying would be too long: start from now, and reload what is on screen.
+      state.lastSeq = null;
+      state.reloadAll = true;
+    },
+    invalidToken: () => endSession(SESSION_ENDED),
+  });
+}
+
+function onEvent(event) {
+  state.lastSeq = event.seq;
+  if (event.conversation_id) state.lastEvent.set(event.conversation_id, event.type);
+  noteEvent(event);
+  refreshSoon();
+}
+
+const reloadEverything = guard(async () => {
+  state.canned = await api("/canned-responses");
+  state.detail = null; // the thread is redrawn from scratch
+  await refreshNow();
+});
+
+// -- refresh ---------------------------------------------------------------------
+
 let refreshTimer = null;
+let refreshing = null;
+let refreshAgain = false;
+
 function refreshSoon() {
   clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(refresh, 100); // one reload for a burst of events
+  refreshTimer = setTimeout(refreshNow, 100); // one reload for a burst of events
+}
+
+/** One refresh at a time; a request during one runs another straight after. */
+function refreshNow() {
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    do {
+      refreshAgain = false;
+      try {
+        await refresh();
+      } catch (error) {
+        report(error, $("desk-error"));
+      }
+    } while (refreshAgain && state.me);
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
 }
 
 async function refresh() {
-  const [me, conversations] = await Promise.all([
+  const session = state.session;
+  if (!state.me) return;
+  const news = takeNews();
+  // By state: an agent's closed history must not crowd their live work out of a page.
+  const mine = `/conversations?agent_id=${state.me.id}&limit=200&state=`;
+  const [me, assigned, inactive] = await Promise.all([
     api("/me"),
-    api(`/conversations?agent_id=${state.me.id}&limit=200`),
+    api(`${mine}assigned`),
+    api(`${mine}inactive`),
   ]);
+  if (session !== state.session) return;
   state.me = me;
+  state.conversations = [...assigned, ...inactive];
   renderMe();
-  renderList($("mine"), conversations.filter((c) => c.state === "assigned"));
-  renderList($("inactive"), conversations.filter((c) => c.state === "inactive"));
-  if (state.me.role !== "agent") await renderFloor();
-  if (state.open) await openConversation(state.open, { keepFocus: true });
-}
-
-function renderList(list, conversations) {
-  list.replaceChildren(
-    ...conversations.map((c) => {
-      const item = document.createElement("li");
-      const button = document.createElement("button");
-      button.type = "button";
-      button.dataset.id = c.id;
-      button.setAttribute("aria-current", String(c.id === state.open));
-      const name = document.createElement("strong");
-      name.textContent = c.customer_name ?? "Customer";
-      const label = document.createElement("span");
-      const waiting = c.waiting_on === "agent" ? "waiting for you" : "waiting on the customer";
-      label.textContent = ` ${c.queue} · ${c.channel} · ${waiting} `;
-      button.append(name, label);
-      if (c.last_message) {
-        const preview = document.createElement("span");
-        preview.className = "preview";
-        const who = c.last_message.direction === "outbound" ? "You: " : "";
-        preview.textContent = who + c.last_message.preview;
-        button.append(preview);
-      }
-      if (c.respond_by && c.waiting_on === "agent") {
-        const due = document.createElement("span");
-        due.className = "due";
-        due.dataset.due = c.respond_by;
-        button.append(due);
-      }
-      button.addEventListener("click", () => openConversation(c.id));
-      item.append(button);
-      return item;
-    }),
-  );
+  if (isSupervisor()) {
+    try {
+      await loadFloor();
+      if (session !== state.session) return;
+      renderFloor(floorActions);
+    } catch (error) {
+      report(error, $("floor-error"));
+    }
+  }
+  renderLists();
+  if (state.open) await loadOpen({ focus: false });
+  if (session !== state.session) return;
+  $("desk-error").textContent = "";
+  announce(news);
+  updateTitle();
   tick();
 }
 
-function cell(text) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  return td;
+async function setStatus(event) {
+  const wanted = event.target.value;
+  const change = { method: "PUT", body: { status: wanted } };
+  const ok = await act(() => api(`/agents/${state.me.id}/status`, change));
+  if (!ok && state.me) $("status").value = state.me.status; // show what is true
 }
 
-async function renderFloor() {
-  const floor = await api("/overview");
-  state.skew = Date.parse(floor.at) - Date.now(); // a fresher reading of the server clock
-  $("floor").hidden = false;
-  $("queues").tBodies[0].replaceChildren(
-    ...floor.queues.map((q) => {
-      const row = document.createElement("tr");
-      row.dataset.queue = q.queue;
-      const oldest = q.oldest_respond_by ? new Date(q.oldest_respond_by).toLocaleTimeString() : "–";
-      row.append(cell(q.queue), cell(String(q.waiting)), cell(String(q.returning)), cell(oldest));
-      return row;
-    }),
-  );
-  const online = floor.agents.filter((a) => a.status === "online" && a.role === "agent");
-  $("agents").tBodies[0].replaceChildren(
-    ...floor.agents
-      .filter((a) => a.role === "agent")
-      .map((a) => {
-        const row = document.createElement("tr");
-        row.dataset.agent = a.username;
-        const load = `${a.active_count}/${a.preferred_concurrency} (max ${a.max_load})`;
-        row.append(cell(a.display_name), cell(a.status), cell(load));
-        return row;
-      }),
-  );
-  $("breaching").replaceChildren(
-    ...floor.breaching.map((c) => {
-      const item = document.createElement("li");
-      item.dataset.id = c.id;
-      const late = document.createElement("span");
-      late.className = "due";
-      late.dataset.due = c.respond_by;
-      const holder = floor.agents.find((a) => a.id === c.assigned_agent_id);
-      const label = document.createElement("span");
-      label.textContent = `${c.queue} · ${holder ? holder.display_name : "in the queue"} · `;
-      // Reassign: to any online agent (the server enforces their maximum load).
-      const select = document.createElement("select");
-      select.setAttribute("aria-label", "Reassign to");
-      select.append(new Option("Reassign to…", ""));
-      for (const agent of online) {
-        if (agent.id !== c.assigned_agent_id) select.append(new Option(agent.display_name, agent.id));
-      }
-      select.addEventListener("change", () => {
-        if (!select.value) return;
-        act(
-          () =>
-            api(`/conversations/${c.id}/transfer`, {
-              method: "POST",
-              body: JSON.stringify({ to_agent_id: select.value }),
-            }),
-          $("floor-error"),
-        );
-      });
-      item.append(label, late, select);
-      return item;
-    }),
-  );
-}
+// -- wiring ----------------------------------------------------------------------
 
-function tick() {
-  const now = Date.now() + state.skew;
-  for (const due of document.querySelectorAll(".due")) {
-    const seconds = Math.round((Date.parse(due.dataset.due) - now) / 1000);
-    const span = Math.abs(seconds);
-    const clock = `${Math.floor(span / 60)}:${String(span % 60).padStart(2, "0")}`;
-    due.textContent = seconds >= 0 ? `${clock} left` : `${clock} late`;
-    due.classList.toggle("amber", seconds >= 0 && seconds < AMBER_SECONDS);
-    due.classList.toggle("red", seconds < 0);
-  }
-}
+desk.refreshSoon = refreshSoon;
+desk.refreshNow = refreshNow;
 
-async function openConversation(id, { keepFocus = false } = {}) {
-  state.open = id;
-  const detail = await api(`/conversations/${id}`);
-  $("thread-view").hidden = false;
-  const customer = detail.customer.display_name ?? "Customer";
-  $("thread-title").textContent = `${customer} · ${detail.conversation.state}`;
-  let day = null;
-  $("thread").replaceChildren(
-    ...detail.messages.flatMap((m) => {
-      const items = [];
-      const date = new Date(m.created_at).toLocaleDateString();
-      if (date !== day) {
-        // A thread spans days and sessions: a separator where the day changes.
-        day = date;
-        const separator = document.createElement("li");
-        separator.className = "day";
-        separator.textContent = date;
-        items.push(separator);
-      }
-      const item = document.createElement("li");
-      item.className = m.direction;
-      const meta = document.createElement("span");
-      meta.className = "meta";
-      const who = m.direction === "inbound" ? customer : "You";
-      const when = new Date(m.created_at).toLocaleString();
-      const status = m.direction === "outbound" ? ` · ${m.delivery_status}` : "";
-      meta.textContent = `${who} · ${when}${status}`;
-      const text = document.createElement("span");
-      text.textContent = m.text;
-      item.append(meta, text);
-      items.push(item);
-      return items;
-    }),
-  );
-  for (const button of document.querySelectorAll("nav li button")) {
-    button.setAttribute("aria-current", String(button.dataset.id === id));
-  }
-  if (!keepFocus) $("reply").focus();
-}
-
-async function act(action, errors = $("action-error")) {
-  errors.textContent = "";
-  try {
-    await action();
-    await refresh();
-  } catch (error) {
-    errors.textContent = error.message;
-  }
-}
-
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}${API}/stream`);
-  state.socket = socket;
-  socket.addEventListener("open", () => {
-    const hello = { type: "hello", token: state.token };
-    if (state.lastSeq !== null) hello.after = state.lastSeq; // resume: nothing is missed
-    socket.send(JSON.stringify(hello));
-  });
-  socket.addEventListener("message", (message) => {
-    const frame = JSON.parse(message.data);
-    if (frame.type === "ready") {
-      state.skew = Date.parse(frame.now) - Date.now();
-      $("offline-banner").hidden = true;
-      state.retry = 0;
-      if (state.lastSeq === null) state.lastSeq = frame.seq;
-      refreshSoon();
-    } else if (frame.type === "event") {
-      state.lastSeq = frame.event.seq;
-      refreshSoon();
-    }
-  });
-  socket.addEventListener("close", (event) => {
-    if (!state.token || state.socket !== socket) return;
-    $("offline-banner").hidden = false;
-    if (event.code === 4409) state.lastSeq = null; // too far behind: reload instead
-    // Back off to at most 10 s so a server restart is picked up quickly, not hammered.
-    state.retry = Math.min((state.retry ?? 0) + 1, 5);
-    setTimeout(connect, Math.min(10000, 500 * 2 ** state.retry));
-  });
-}
-
-function moveSelection(step) {
-  const buttons = [...document.querySelectorAll("nav li button")];
-  if (!buttons.length) return;
-  const current = buttons.findIndex((b) => b.dataset.id === state.open);
-  const next = buttons[(current + step + buttons.length) % buttons.length];
-  next.focus();
-  openConversation(next.dataset.id, { keepFocus: true });
-}
-
-$("login-form").addEventListener("submit", signIn);
-$("sign-out").addEventListener("click", () => act(() => api("/auth/logout", { method: "POST" })).finally(signOut));
-$("status").addEventListener("change", (event) =>
-  act(() =>
-    api(`/agents/${state.me.id}/status`, {
-      method: "PUT",
-      body: JSON.stringify({ status: event.target.value }),
-    }),
-  ),
-);
-// "/" at the start of the reply lists the canned responses whose shortcut matches.
-$("reply").addEventListener("input", () => {
-  const typed = $("reply").value;
-  const match = /^\/(\S*)$/.exec(typed);
-  const found = match ? state.canned.filter((c) => c.shortcut.startsWith(match[1])) : [];
-  $("canned").hidden = found.length === 0;
-  $("canned").replaceChildren(
-    ...found.map((c) => {
-      const item = document.createElement("li");
-      const button = document.createElement("button");
-      button.type = "button";
-      button.textContent = `/${c.shortcut} — ${c.text}`;
-      button.addEventListener("click", () => {
-        $("reply").value = c.text;
-        $("canned").hidden = true;
-        $("reply").focus();
-      });
-      item.append(button);
-      return item;
-    }),
-  );
-});
-$("compose").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const text = $("reply").value;
-  act(async () => {
-    await api(`/conversations/${state.open}/messages`, {
-      method: "POST",
-      body: JSON.stringify({ text }),
-    });
-    $("reply").value = "";
-  });
-});
-$("transfer").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const queue = $("transfer-queue").value.trim();
-  act(async () => {
-    await api(`/conversations/${state.open}/transfer`, {
-      method: "POST",
-      body: JSON.stringify({ to_queue: queue }),
-    });
-    $("transfer-queue").value = "";
-    state.open = null;
-    $("thread-view").hidden = true;
-  });
-});
-$("set-aside").addEventListener("click", () =>
-  act(() => api(`/conversations/${state.open}/inactive`, { method: "POST" })),
-);
-$("close").addEventListener("click", () =>
-  act(async () => {
-    await api(`/conversations/${state.open}/close`, { method: "POST" });
-    state.open = null;
-    $("thread-view").hidden = true;
-  }),
-);
-// Alt+Down / Alt+Up: next and previous conversation, from anywhere in the desk.
+$("login-form").addEventListener("submit", guard(signIn, () => $("login-error")));
+$("sign-out").addEventListener("click", guard(signOut));
+$("status").addEventListener("change", guard(setStatus));
+initLists(openFromList);
+initCompose(act);
+initPane();
 document.addEventListener("keydown", (event) => {
   if (!event.altKey || !state.me) return;
   if (event.key === "ArrowDown") moveSelection(1);
@@ -373,7 +317,19 @@ document.addEventListener("keydown", (event) => {
   else return;
   event.preventDefault();
 });
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState !== "visible" || !state.me) return;
+  if (state.open) state.attention.delete(state.open);
+  markRead();
+  updateTitle();
+});
 setInterval(tick, 1000);
 
-if (state.token) start().catch(signOut);
-else show("login");
+if (state.token) {
+  start().catch((error) => {
+    if (error instanceof SessionEnded) return; // already back at sign-in, with the reason
+    endSession(error instanceof NetworkError ? UNREACHABLE : "");
+  });
+} else {
+  show("login");
+}

@@ -1,0 +1,181 @@
+// The thread pane: who the customer is, how sure we are of it, the messages, and which
+// actions this agent may take on the conversation now.
+
+import { $, el } from "./dom.js";
+import { customerLabel, deliveryLabel, verificationLabel } from "./format.js";
+import { isSupervisor, state } from "./state.js";
+
+// A customer who stops typing without sending says nothing more; stop saying they type.
+const CUSTOMER_TYPING_SECONDS = 8;
+
+function sender(m, customer) {
+  if (m.direction === "inbound") return customer;
+  if (m.sender_type === "bot") return "Bot";
+  if (m.sender_type === "system") return "System";
+  if (m.sender_agent_id && m.sender_agent_id === state.me.id) return "You";
+  // Agents may not list agents: only a supervisor's desk knows the other names.
+  return state.agents.get(m.sender_agent_id)?.display_name ?? "Agent";
+}
+
+function meta(m, customer) {
+  const time = new Date(m.created_at);
+  const parts = [
+    sender(m, customer),
+    time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
+  ];
+  if (m.direction === "outbound") parts.push(deliveryLabel(m.delivery_status));
+  const span = el("span", { className: "meta", text: parts.join(" · ") });
+  span.title = time.toLocaleString();
+  return span;
+}
+
+function messageItem(m, customer) {
+  const item = el("li", { className: m.direction });
+  item.dataset.id = m.id;
+  item.dataset.seq = String(m.seq);
+  if (m.direction === "outbound" && m.delivery_status === "failed") item.classList.add("failed");
+  item.append(meta(m, customer), el("span", { className: "text", text: m.text }));
+  return item;
+}
+
+function daySeparator(date) {
+  const item = el("li", { className: "day", text: date });
+  item.dataset.day = date;
+  return item;
+}
+
+const dayOf = (m) => new Date(m.created_at).toLocaleDateString();
+
+/**
+ * Paint the messages. Appends what is new and updates the rest in place, so the
+ * agent's scroll position holds unless they were already reading the newest message.
+ */
+function renderMessages(messages, customer, rebuild) {
+  const thread = $("thread");
+  const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 48;
+  const shown = [...thread.querySelectorAll("li[data-id]")];
+  const samePrefix =
+    !rebuild &&
+    shown.length <= messages.length &&
+    shown.every((li, i) => li.dataset.id === messages[i].id);
+  if (!samePrefix) thread.replaceChildren();
+  const start = samePrefix ? shown.length : 0;
+  messages.slice(0, start).forEach((m, i) => {
+    // A delivery status (or, on a supervisor's desk, an agent's name) may have changed.
+    const now = meta(m, customer);
+    const old = shown[i].querySelector(".meta");
+    if (old.textContent !== now.textContent) shown[i].replaceWith(messageItem(m, customer));
+  });
+  let day = start > 0 ? dayOf(messages[start - 1]) : null;
+  for (const m of messages.slice(start)) {
+    // A thread spans days and sessions: a separator where the day changes.
+    if (dayOf(m) !== day) {
+      day = dayOf(m);
+      thread.append(daySeparator(day));
+    }
+    thread.append(messageItem(m, customer));
+  }
+  if (rebuild || !samePrefix || atBottom) thread.scrollTop = thread.scrollHeight;
+  return messages.length > start && messages.slice(start).some((m) => m.direction === "inbound");
+}
+
+function stateText(c) {
+  const me = state.me.id;
+  if (c.state === "assigned") {
+    if (c.assigned_agent_id === me) return "assigned to you";
+    const holder = state.agents.get(c.assigned_agent_id);
+    return `assigned to ${holder ? holder.display_name : "another agent"}`;
+  }
+  if (c.state === "queued") return `waiting in the ${c.queue} queue`;
+  return c.state;
+}
+
+/** The agent can see the thread now: the tab is in front and the pane is shown. */
+export function paneVisible() {
+  return document.visibilityState === "visible" && $("thread").getClientRects().length > 0;
+}
+
+/** What the agent may do now; the server enforces it, the desk only avoids dead ends. */
+function permissions(c) {
+  const me = state.me.id;
+  const mine = c.state === "assigned" && c.assigned_agent_id === me;
+  const owner = c.state === "inactive" && c.owner_agent_id === me;
+  const manage = isSupervisor() || mine || owner;
+  return {
+    reply: mine,
+    close: manage && c.state !== "closed",
+    setAside: manage && c.state === "assigned",
+    // The server transfers only assigned or queued conversations.
+    transfer: manage && (c.state === "assigned" || c.state === "queued"),
+  };
+}
+
+function composeNote(c) {
+  if (c.state === "inactive") {
+    return c.owner_agent_id === state.me.id
+      ? "Inactive: the customer's next message brings it back to you."
+      : "Inactive.";
+  }
+  if (c.state === "closed") return "Closed: the customer's next message opens a new session.";
+  if (c.state === "queued") {
+    return `Waiting in the ${c.queue} queue: replies come from whoever takes it.`;
+  }
+  return `Only the assigned agent replies (${stateText(c)}).`;
+}
+
+/** Paint the pane for a GET /conversations/{id}; returns true if new customer text came. */
+export function renderConversation(detail, { rebuild }) {
+  const c = detail.conversation;
+  const customer = customerLabel(detail.customer, c.channel);
+  $("empty-hint").hidden = true;
+  $("thread-view").hidden = false;
+  $("thread-title").textContent = customer;
+  $("thread-info").textContent = `${c.queue} · ${c.channel} · ${stateText(c)}`;
+  const level = verificationLabel(c.verification);
+  $("verification").hidden = level === null;
+  $("verification").textContent = level ?? "";
+  $("verification").className = `badge verification ${c.verification ?? ""}`;
+  // Account details only to a verified customer (DESIGN.md §7).
+  $("verification-note").hidden = level === null || c.verification === "verified";
+  const can = permissions(c);
+  $("compose").hidden = !can.reply;
+  $("compose-note").hidden = can.reply;
+  $("compose-note").textContent = can.reply ? "" : composeNote(c);
+  $("set-aside").hidden = !can.setAside;
+  $("transfer-toggle").hidden = !can.transfer;
+  if (!can.transfer) $("transfer").hidden = true;
+  $("close").hidden = !can.close || !$("close-confirm").hidden;
+  if (!can.close) hideCloseConfirm();
+  const fresh = renderMessages(detail.messages, customer, rebuild);
+  if (fresh) customerTyping(false);
+  return fresh;
+}
+
+export function hideCloseConfirm() {
+  $("close-confirm").hidden = true;
+  $("close").hidden = false;
+}
+
+let typingTimer = null;
+
+/** The customer's typing indicator, for the open conversation only. */
+export function customerTyping(on) {
+  clearTimeout(typingTimer);
+  $("typing-indicator").textContent = on ? "Customer is typing…" : "";
+  if (on) typingTimer = setTimeout(() => customerTyping(false), CUSTOMER_TYPING_SECONDS * 1000);
+}
+
+/** Empty the pane; `message` says politely why, if it was not the agent's doing. */
+export function clearThread(message = "") {
+  customerTyping(false);
+  $("thread-view").hidden = true;
+  $("thread").replaceChildren();
+  $("thread-title").textContent = "";
+  $("thread-info").textContent = "";
+  $("transfer").hidden = true;
+  $("transfer-toggle").setAttribute("aria-expanded", "false");
+  hideCloseConfirm();
+  $("action-error").textContent = "";
+  $("empty-hint").hidden = false;
+  $("pane-status").textContent = message;
+}
