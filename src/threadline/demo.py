@@ -186,7 +186,13 @@ async def run_demo(database_url: str, host: str, port: int, per_minute: float) -
         await db.dispose()
     settings = Settings(database_url=database_url, host=host, port=port)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,  # held long polls must not hold up Ctrl-C
+        )
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # the worst-case lateness of a timer. Every timer is minutes long, so a second late
     # is invisible; a tick costs one indexed query.
     timer_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    # How often an open WebSocket's token is checked again: a logged-out or expired
+    # token stops receiving within this long; each check is one indexed read.
+    stream_recheck_seconds: float = Field(default=30.0, gt=0, le=3600)
     # argon2id cost. The defaults are argon2-cffi's RFC 9106 "low memory" profile
     # (3 passes, 64 MiB); lower them only where hashing speed matters more than
     # resistance to offline guessing, e.g. the test suite.

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.support.live import Live
+import asyncio
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.support.clock import FakeClock
+from tests.support.live import Live, Stream, serve
 
 
 async def test_an_agent_sees_assignment_and_messages_in_sequence_order(live: Live) -> None:
@@ -104,3 +110,23 @@ async def test_events_from_another_process_arrive_by_polling(live: Live) -> None
         event = await stream.next_event(timeout=3)
     assert event["type"] == "agent.status_changed"
     assert event["payload"] == {"from": "offline", "to": "away"}
+
+
+async def test_a_logged_out_token_stops_receiving_on_an_open_socket(
+    database_url: str, clock: FakeClock
+) -> None:
+    async with serve(database_url, clock, stream_recheck_seconds=0.2) as live:
+        alice = await live.agent("alice", online=False)
+        async with live.stream(alice) as stream:
+            logout = await live.http.post("/api/v1/auth/logout", headers=alice.headers)
+            assert logout.status_code == 204
+            with pytest.raises(ConnectionClosed) as closed:
+                await drain(stream)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401
+
+
+async def drain(stream: Stream) -> None:
+    """Read frames until the server closes the socket (or 3 s pass without one)."""
+    while True:
+        await asyncio.wait_for(stream.ws.recv(), 3)

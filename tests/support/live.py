@@ -186,7 +186,15 @@ async def serve(database_url: str, clock: FakeClock, **overrides: Any) -> AsyncI
     )
     app = create_app(settings, clock=clock)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
+            # A web chat's long poll held open must not stall the test's teardown.
+            timeout_graceful_shutdown=1,
+        )
     )
     task = asyncio.create_task(server.serve())
     for _ in range(500):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import WebSocket, WebSocketDisconnect
 
@@ -14,10 +14,15 @@ from threadline.adapters.stream import Signal, Subscription
 
 
 async def pump(
-    websocket: WebSocket, sub: Subscription, render: Callable[[StoredEvent], str]
+    websocket: WebSocket,
+    sub: Subscription,
+    render: Callable[[StoredEvent], str],
+    still_valid: Callable[[], Awaitable[bool]] | None = None,
+    recheck_seconds: float = 30.0,
 ) -> None:
     """Send the subscription's events (as `render` writes them) and signals until either
-    side ends; answer pings meanwhile."""
+    side ends; answer pings meanwhile. `still_valid` is asked every `recheck_seconds`
+    whether the client's token still holds; when it does not, the socket closes 4401."""
 
     async def send() -> None:
         while True:
@@ -42,7 +47,17 @@ async def pump(
                 if json.loads(text) == {"type": "ping"}:
                     await websocket.send_json({"type": "pong"})
 
-    tasks = [asyncio.create_task(send()), asyncio.create_task(receive())]
+    async def recheck() -> None:
+        if still_valid is None:
+            await asyncio.Event().wait()  # never: nothing to recheck
+        while True:
+            await asyncio.sleep(recheck_seconds)
+            assert still_valid is not None
+            if not await still_valid():
+                await close(websocket, 4401, "the token is no longer valid: sign in again")
+                return
+
+    tasks = [asyncio.create_task(f()) for f in (send, receive, recheck)]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -23,6 +23,8 @@ from threadline.service import inboxes as inbox_service
 from threadline.service.unit_of_work import Transactor, UnitOfWork
 
 T = TypeVar("T")
+# How long a stopping server waits for requests in flight before cutting them off.
+SHUTDOWN_GRACE_SECONDS = 5
 
 app = typer.Typer(help="Threadline: digital messaging for contact centers.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -98,6 +100,9 @@ def serve(
         port=port if port is not None else settings.port,
         log_level=settings.log_level,
         proxy_headers=True,
+        # Held requests (a web chat's long poll waits up to 25 s) must not hold up a
+        # restart; their clients simply poll again, from where they were.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 

@@ -67,7 +67,18 @@ async def stream(websocket: WebSocket) -> None:
         # server's clock rather than a laptop's that may be minutes off.
         now = ctx.now().isoformat()
         await websocket.send_json({"type": "ready", "seq": sub.delivered, "now": now})
-        await pump(websocket, sub, _render)
+
+        async def still_valid() -> bool:
+            found = await ctx.tx.read(lambda uow: auth.principal_for(uow, token, ctx.now()))
+            return found is not None
+
+        await pump(
+            websocket,
+            sub,
+            _render,
+            still_valid,
+            ctx.settings.stream_recheck_seconds,
+        )
     finally:
         ctx.stream.unsubscribe(sub)
 

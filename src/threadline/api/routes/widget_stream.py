@@ -15,11 +15,10 @@ WebSockets polls instead.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
 from threadline.adapters.repositories.events import StoredEvent
@@ -63,6 +62,7 @@ async def _subscribe(ctx: AppContext, visitor: Visitor, after: int | None) -> Su
 
 @router.get("/events", response_model=PollOut)
 async def poll(
+    request: Request,
     ctx: Ctx,
     visitor: CurrentVisitor,
     after: Annotated[int, Query(ge=0, le=2**62)],
@@ -77,21 +77,31 @@ async def poll(
         raise HTTPException(422, str(exc)) from exc
     events: list[dict[str, Any]] = []
     typing: bool | None = None
+    first = asyncio.ensure_future(sub.queue.get())
+    gone = asyncio.ensure_future(_disconnected(request))
     try:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(wait):
-                items = [await sub.queue.get()]
-                await asyncio.sleep(GATHER_SECONDS)
-                while not sub.queue.empty():
-                    items.append(sub.queue.get_nowait())
-                for item in items:
-                    if isinstance(item, Signal):
-                        typing = bool(item.frame["typing"])
-                    elif item is not None:
-                        events.append(visitors.visitor_event(item))
+        # A client that gave up (a closed tab) frees its subscription at once.
+        await asyncio.wait({first, gone}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        if first.done():
+            items = [first.result()]
+            await asyncio.sleep(GATHER_SECONDS)
+            while not sub.queue.empty():
+                items.append(sub.queue.get_nowait())
+            for item in items:
+                if isinstance(item, Signal):
+                    typing = bool(item.frame["typing"])
+                elif item is not None:
+                    events.append(visitors.visitor_event(item))
         return PollOut(events=events, typing=typing, seq=sub.delivered)
     finally:
+        for task in (first, gone):
+            task.cancel()
         ctx.stream.unsubscribe(sub)
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 @router.websocket("/stream")
