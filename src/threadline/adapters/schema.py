@@ -143,6 +143,8 @@ conversations = sa.Table(
     sa.Column("verification", sa.String(16), nullable=False, server_default="identified"),
     # The holding agent has read up to this message seq; later inbound ones are unread.
     sa.Column("agent_read_seq", sa.Integer, nullable=False, server_default="0"),
+    # core.handoff.Handoff of this session, as JSON; null when no bot handed it over.
+    sa.Column("handoff", sa.JSON, nullable=True),
     sa.Column("opened_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # One persistent thread per customer per inbox (DESIGN.md §1).

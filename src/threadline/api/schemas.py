@@ -13,6 +13,7 @@ from threadline.core.agents import MAX_CONCURRENCY, Agent, AgentStatus, Role
 from threadline.core.classify import MessageKind, OutboundContext
 from threadline.core.conversations import Conversation, ConversationState, WaitingOn
 from threadline.core.customers import Identity
+from threadline.core.handoff import Handoff
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import MAX_BODY_CHARS, DeliveryStatus, Direction, Message, SenderType
 from threadline.core.verification import Verification
@@ -207,6 +208,28 @@ class CustomerOut(BaseModel):
 # -- conversations -----------------------------------------------------------------
 
 
+class HandoffIO(BaseModel):
+    """What a bot learned before passing the conversation to a human."""
+
+    bot: str | None = Field(default=None, max_length=64, description="Which bot handed over.")
+    intent: str | None = Field(default=None, max_length=64)
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    fields: dict[str, Annotated[str, StringConstraints(max_length=500)]] = Field(
+        default_factory=dict, max_length=30, description="What it collected, by name."
+    )
+    summary: str | None = Field(default=None, max_length=2000)
+
+    @classmethod
+    def of(cls, h: Handoff) -> HandoffIO:
+        return cls(
+            bot=h.bot,
+            intent=h.intent,
+            confidence=h.confidence,
+            fields=dict(h.fields),
+            summary=h.summary,
+        )
+
+
 class ConversationOut(BaseModel):
     id: uuid.UUID
     customer_id: uuid.UUID
@@ -242,6 +265,9 @@ class ConversationOut(BaseModel):
     agent_read_seq: int = Field(
         description="The holding agent has read the thread up to this message seq."
     )
+    handoff: HandoffIO | None = Field(
+        description="What a bot handed over with it this session: intent, fields, summary."
+    )
 
     @classmethod
     def of(cls, c: Conversation) -> ConversationOut:
@@ -266,6 +292,7 @@ class ConversationOut(BaseModel):
             reactivated=c.reactivated,
             verification=c.verification,
             agent_read_seq=c.agent_read_seq,
+            handoff=HandoffIO.of(c.handoff) if c.handoff else None,
         )
 
 
@@ -419,6 +446,11 @@ class ChannelMessageIn(Request):
     )
     customer: ChannelCustomer
     text: Text
+    handoff: HandoffIO | None = Field(
+        default=None,
+        description="Your bot passes the conversation to a human with this message: what "
+        "it learned is shown to the agent above the thread for the rest of the session.",
+    )
 
 
 class ChannelMessageOut(BaseModel):

@@ -16,6 +16,7 @@ from threadline.core import pacing
 from threadline.core.classify import MessageKind, OutboundContext
 from threadline.core.errors import Forbidden, InvalidInput, InvalidTransition
 from threadline.core.events import ACTOR_CUSTOMER, ACTOR_SYSTEM, Event, EventType
+from threadline.core.handoff import Handoff
 from threadline.core.lifecycle import (
     ALLOWED_TRANSITIONS,
     CloseReason,
@@ -70,6 +71,8 @@ class Conversation:
     # The assigned agent has read the thread up to this message: later customer
     # messages are their unread ones.
     agent_read_seq: int = 0
+    # What a bot handed over with it, for the rest of this session (core.handoff).
+    handoff: Handoff | None = None
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
     # Durable timers set (a due time) or cancelled (None) since the last save, for the
     # service to write with the events. Only changes: most messages touch none.
@@ -270,6 +273,12 @@ class Conversation:
         )
         return True
 
+    def hand_off(self, handoff: Handoff, now: datetime, *, actor: str) -> None:
+        """A bot passes the conversation on with what it learned; a later handoff in the
+        same session replaces it (the newest is what the human needs)."""
+        self.handoff = handoff
+        self._record(EventType.HANDED_OFF, now, actor, **self._audience(), **handoff.as_json())
+
     # -- routing --------------------------------------------------------------------
 
     def assign(
@@ -460,6 +469,7 @@ class Conversation:
         self.enqueued_at = None
         self.inactive_since = None
         self.reactivated = False
+        self.handoff = None
         self._record(
             EventType.CLOSED,
             now,

@@ -33,6 +33,8 @@ class EventType(enum.StrEnum):
     # The holding agent read the thread up to a message (their unread count, the
     # customer's read receipt).
     READ = "conversation.read"
+    # A bot passed it on with its context (intent, fields, summary).
+    HANDED_OFF = "conversation.handed_off"
     AGENT_CREATED = "agent.created"
     AGENT_UPDATED = "agent.updated"
     AGENT_STATUS = "agent.status_changed"

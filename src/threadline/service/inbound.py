@@ -15,6 +15,7 @@ from threadline.core.conversations import CloseReason, Conversation, Conversatio
 from threadline.core.customers import Customer, Identity, make_identity
 from threadline.core.errors import DomainError, DuplicateExternalId
 from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
+from threadline.core.handoff import Handoff
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
 from threadline.core.pacing import Timings
@@ -34,6 +35,8 @@ class InboundMessage:
     identity_channel: str | None = None
     # What the message proves of its sender beyond the channel (core.verification).
     proven: Verification | None = None
+    # A bot (the business's own) passes the conversation on with this message.
+    handoff: Handoff | None = None
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,9 @@ class _Batch:
                 if holder is not None:
                     self.freed.append(holder)
             self.touched[conv.id] = conv
+        if inbound.handoff is not None and conv.state.is_open:
+            conv.hand_off(inbound.handoff, now, actor=f"inbox:{inbox.id}")
+            self.touched[conv.id] = conv  # a new conversation was inserted without it
         uow.collect(conv)
         self.messages.append(
             Message(

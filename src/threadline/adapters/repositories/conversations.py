@@ -15,6 +15,7 @@ from threadline.adapters.repositories.sets import DIALECTS, one_of
 from threadline.adapters.schema import conversation_sessions, conversations
 from threadline.core.classify import OutboundContext
 from threadline.core.conversations import Conversation, ConversationState, WaitingOn
+from threadline.core.handoff import Handoff
 from threadline.core.routing import WaitingConversation
 from threadline.core.verification import Verification
 
@@ -37,6 +38,7 @@ _MUTABLE = (
     "reactivated",
     "verification",
     "agent_read_seq",
+    "handoff",
     "updated_at",
 )
 
@@ -92,6 +94,7 @@ def _row_values(conv: Conversation) -> dict[str, Any]:
     values["waiting_on"] = str(conv.waiting_on)
     values["last_outbound"] = str(conv.last_outbound)
     values["verification"] = str(conv.verification)
+    values["handoff"] = conv.handoff.as_json() if conv.handoff else None
     return values
 
 
@@ -336,4 +339,5 @@ def _from_row(r: Any) -> Conversation:
         reactivated=r.reactivated,
         verification=Verification(r.verification),
         agent_read_seq=r.agent_read_seq,
+        handoff=Handoff.from_json(r.handoff) if r.handoff else None,
     )

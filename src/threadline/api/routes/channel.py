@@ -18,6 +18,7 @@ from threadline.api.schemas import (
     OutboundOut,
 )
 from threadline.api.security import Ctx, CurrentInbox, InboxToken
+from threadline.core.handoff import make_handoff
 from threadline.core.messages import DeliveryStatus
 from threadline.service import inbound, outbound
 
@@ -37,6 +38,15 @@ async def post_message(body: ChannelMessageIn, ctx: Ctx, token: InboxToken) -> R
         text=body.text,
         external_id=body.external_id,
         display_name=body.customer.name,
+        handoff=make_handoff(
+            bot=body.handoff.bot,
+            intent=body.handoff.intent,
+            confidence=body.handoff.confidence,
+            fields=body.handoff.fields,
+            summary=body.handoff.summary,
+        )
+        if body.handoff
+        else None,
     )
     result = await ctx.ingest.ingest(token, msg, ctx.now())
     out = ChannelMessageOut(
