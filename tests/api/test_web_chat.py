@@ -321,3 +321,77 @@ async def test_only_admins_configure_widgets_and_only_on_web_inboxes(live: Live)
     assert (
         await live.http.put(f"/api/v1/inboxes/{missing}/widget", json={}, headers=admin.headers)
     ).status_code == 404
+
+
+async def test_a_signed_identity_proves_nothing_after_it_expires(live: Live) -> None:
+    admin = await live.agent("admin", role=Role.ADMIN, online=False)
+    alice = await live.agent("alice")
+    inbox_id, key = await web_inbox(live, admin)
+    secret = (
+        await live.http.post(
+            f"/api/v1/inboxes/{inbox_id}/widget/identity-secret", headers=admin.headers
+        )
+    ).json()["secret"]
+    visitor = await visit(
+        live, key, identity=signed_identity(secret, "cust-1", live.clock(), lifetime=3600)
+    )
+    await visitor_says(live, visitor, "Hi, signed in")
+    [conv] = (await live.http.get("/api/v1/conversations", headers=alice.headers)).json()
+    assert conv["verification"] == "verified"
+    await live.http.post(f"/api/v1/conversations/{conv['id']}/close", headers=alice.headers)
+
+    # A month on, the same browser token writes without a fresh identity: a new session,
+    # and nothing proves who is writing any more.
+    live.clock.advance(30 * 86400)
+    await visitor_says(live, visitor, "Back again")
+    alice = await live.login("alice")  # her token from a month ago has expired
+    detail = await live.conversation(alice, conv["id"])
+    assert detail["conversation"]["session_seq"] == 2
+    assert detail["conversation"]["verification"] == "anonymous"
+
+
+async def test_a_name_given_after_the_chat_began_names_the_customer(live: Live) -> None:
+    admin = await live.agent("admin", role=Role.ADMIN, online=False)
+    alice = await live.agent("alice")
+    _, key = await web_inbox(live, admin)
+    visitor = await visit(live, key)
+    await visitor_says(live, visitor, "Hello")
+    again = await visit(live, key, visitor_token=visitor.token, name="Robin")
+    assert again.customer_id == visitor.customer_id
+    [conv] = (await live.http.get("/api/v1/conversations", headers=alice.headers)).json()
+    assert conv["customer_name"] == "Robin"
+    # Once named, a later form does not rename them.
+    await visit(live, key, visitor_token=visitor.token, name="Someone else")
+    [conv] = (await live.http.get("/api/v1/conversations", headers=alice.headers)).json()
+    assert conv["customer_name"] == "Robin"
+
+
+async def test_odd_keys_origins_and_claims_get_clear_refusals(live: Live) -> None:
+    admin = await live.agent("admin", role=Role.ADMIN, online=False)
+    inbox_id, key = await web_inbox(live, admin)
+    for odd in ("%00", "wk_%00", "x" * 80, "wk_" + "a" * 70):
+        r = await live.http.get(f"/api/v1/widget/{odd}/config")
+        assert r.status_code == 404, (odd, r.text)
+        frame = await live.http.get("/widget/frame.html", params={"key": odd})
+        assert frame.status_code == 200
+        assert "frame-ancestors 'self'" in frame.headers["content-security-policy"]
+
+    url = f"/api/v1/inboxes/{inbox_id}/widget"
+    for origin in ("https://a.example *; sandbox allow-scripts", "https://a.example:99999"):
+        r = await live.http.put(url, json={"allowed_origins": [origin]}, headers=admin.headers)
+        assert r.status_code == 422, origin
+    r = await live.http.put(
+        url, json={"allowed_origins": ["https://例え.jp:443/"]}, headers=admin.headers
+    )
+    assert r.json()["allowed_origins"] == ["https://xn--r8jz45g.jp"]
+
+    secret = (await live.http.post(f"{url}/identity-secret", headers=admin.headers)).json()[
+        "secret"
+    ]
+    for exp in (1e20, -1e20, 10**30, "soon"):
+        token = jwt.encode({"sub": "c1", "exp": exp}, secret, algorithm="HS256")
+        r = await live.http.post(f"/api/v1/widget/{key}/sessions", json={"identity": token})
+        assert (r.status_code, r.json()["error"]["code"]) == (401, "invalid_identity"), exp
+    named = signed_identity(secret, "c2", live.clock(), name="Nul\x00 Name")
+    visitor = await visit(live, key, identity=named)
+    assert visitor.verification == "verified"

@@ -228,6 +228,8 @@ visitor_sessions = sa.Table(
     # The customer's identity the visitor writes as ("web:<id>", or "app:<id>" signed).
     sa.Column("identity", sa.String(300), nullable=False),
     sa.Column("verification", sa.String(16), nullable=False),
+    # When the signed identity behind a verified token expires (core.widgets.Visitor).
+    sa.Column("verified_until", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
     sa.Index("ix_visitor_sessions_customer_id", "customer_id"),

@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from threadline.api.context import AppContext
+from threadline.core.widgets import is_widget_key
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -64,7 +65,9 @@ class WidgetFiles(_SecuredFiles):
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         key = (query.get("key") or [""])[0]
         ctx: AppContext = scope["app"].state.ctx
-        widget = await ctx.tx.read(lambda uow: uow.widgets.by_key(key)) if key else None
+        if not is_widget_key(key):
+            return "'self'"
+        widget = await ctx.tx.read(lambda uow: uow.widgets.by_key(key))
         if widget is None:
             return "'self'"
         return " ".join(widget.allowed_origins) if widget.allowed_origins else "*"

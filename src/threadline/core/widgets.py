@@ -3,13 +3,14 @@ identity a business may sign for its visitors (DESIGN.md §6, §7)."""
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from threadline.core.customers import Identity
 from threadline.core.errors import InvalidInput, Unauthenticated
@@ -66,22 +67,40 @@ def validate_look(title: str, greeting: str, accent_color: str) -> WidgetLook:
 def validate_origins(origins: list[str]) -> tuple[str, ...]:
     if len(origins) > MAX_ORIGINS:
         raise InvalidInput(f"at most {MAX_ORIGINS} origins", field="allowed_origins")
-    cleaned = []
-    for origin in origins:
-        parts = urlsplit(origin.strip().lower())
-        if (
-            parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or parts.path not in ("", "/")
-            or parts.query
-            or parts.fragment
-            or parts.username
-        ):
-            raise InvalidInput(
-                f"{origin!r} is not an origin like https://shop.example", field="allowed_origins"
-            )
-        cleaned.append(f"{parts.scheme}://{parts.netloc}")
-    return tuple(dict.fromkeys(cleaned))
+    return tuple(dict.fromkeys(_origin(origin) for origin in origins))
+
+
+# An origin as browsers send it: scheme, an ASCII (punycode) host, an optional port. It
+# goes into a Content-Security-Policy header, so nothing else may get through.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_ORIGIN = re.compile(
+    rf"^(?P<scheme>https?)://(?P<host>{_LABEL}(?:\.{_LABEL})*)(?::(?P<port>\d{{1,5}}))?$"
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_KEY = re.compile(r"^wk_[A-Za-z0-9_-]{1,61}$")
+
+
+def _origin(origin: str) -> str:
+    text = origin.strip().lower()
+    scheme, _, rest = text.partition("://")
+    host, colon, port = rest.rstrip("/").partition(":")
+    with contextlib.suppress(UnicodeError):  # not IDNA: refused below
+        text = f"{scheme}://{host.encode('idna').decode('ascii')}{colon}{port}"
+    match = _ORIGIN.match(text)
+    number = int(match["port"]) if match and match["port"] else None
+    if match is None or (number is not None and not 0 < number < 65536):
+        raise InvalidInput(
+            f"{origin!r} is not an origin like https://shop.example", field="allowed_origins"
+        )
+    scheme, host = match["scheme"], match["host"]
+    if number is None or number == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{number}"
+
+
+def is_widget_key(key: str) -> bool:
+    """Keys are made by Threadline; anything else names no widget (and is not looked up)."""
+    return bool(_KEY.match(key))
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,7 @@ class SignedIdentity:
     subject: str
     name: str | None
     email: str | None
+    expires_at: datetime
 
 
 def identity_from_claims(claims: Mapping[str, Any], now: datetime) -> SignedIdentity:
@@ -101,8 +121,13 @@ def identity_from_claims(claims: Mapping[str, Any], now: datetime) -> SignedIden
             "the identity needs a 'sub' claim: the customer's id, 1-200 characters",
             code="invalid_identity",
         )
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
-        raise Unauthenticated("the identity needs an 'exp' claim", code="invalid_identity")
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or not math.isfinite(exp):
+        raise Unauthenticated("the identity needs a numeric 'exp' claim", code="invalid_identity")
+    # Compared as numbers first: a date out of datetime's range is no date at all.
+    if not now.timestamp() - 10**9 < exp < now.timestamp() + 10**9:
+        raise Unauthenticated(
+            "the identity's 'exp' is not a date near now", code="invalid_identity"
+        )
     expires = datetime.fromtimestamp(exp, tz=now.tzinfo)
     if expires + CLOCK_LEEWAY < now:
         raise Unauthenticated("the identity has expired", code="invalid_identity")
@@ -111,13 +136,13 @@ def identity_from_claims(claims: Mapping[str, Any], now: datetime) -> SignedIden
             "the identity's 'exp' is more than 24 hours ahead: sign short-lived identities",
             code="invalid_identity",
         )
-    return SignedIdentity(subject, _short(claims.get("name")), _short(claims.get("email")))
+    return SignedIdentity(subject, _short(claims.get("name")), _short(claims.get("email")), expires)
 
 
 def _short(value: object) -> str | None:
     if not isinstance(value, str):
         return None
-    cleaned = value.strip()
+    cleaned = "".join(ch for ch in value if ch.isprintable()).strip()
     return cleaned[:128] if cleaned else None
 
 
@@ -130,3 +155,22 @@ class Visitor:
     identity: Identity
     # What the visitor proved when the token was issued: a signed identity, or nothing.
     verification: Verification
+    # A signed identity proves who the visitor is until it expires; the token lasts
+    # longer, but after this its messages prove only what the channel does.
+    verified_until: datetime | None = None
+
+    def proof(self, now: datetime) -> Verification | None:
+        """What this visitor's messages prove now, beyond the channel (None: nothing)."""
+        if self.verification is Verification.VERIFIED and (
+            self.verified_until is not None and now < self.verified_until
+        ):
+            return Verification.VERIFIED
+        return None
+
+    def same_as(self, other: Visitor) -> bool:
+        return (self.inbox_id, self.customer_id, self.identity, self.verification) == (
+            other.inbox_id,
+            other.customer_id,
+            other.identity,
+            other.verification,
+        )

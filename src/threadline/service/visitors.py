@@ -8,7 +8,7 @@ identity it signed, the `app:<their id>` customer, verified.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,11 +18,17 @@ from threadline.adapters.repositories.events import StoredEvent
 from threadline.adapters.stream import Signal
 from threadline.core.conversations import Conversation
 from threadline.core.customers import Identity
-from threadline.core.errors import DuplicateExternalId, Forbidden, NotFound, Unauthenticated
+from threadline.core.errors import (
+    Conflict,
+    DuplicateExternalId,
+    Forbidden,
+    NotFound,
+    Unauthenticated,
+)
 from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
 from threadline.core.messages import DeliveryStatus, Message
 from threadline.core.verification import Verification
-from threadline.core.widgets import Visitor, Widget, identity_from_claims
+from threadline.core.widgets import Visitor, Widget, identity_from_claims, is_widget_key
 from threadline.service import inbound
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -43,7 +49,7 @@ class Started:
 
 
 async def widget_for(uow: UnitOfWork, key: str, origin: str | None) -> Widget:
-    widget = await uow.widgets.by_key(key) if len(key) <= 64 else None
+    widget = await uow.widgets.by_key(key) if is_widget_key(key) else None
     if widget is None:
         raise NotFound("no such chat widget", code="unknown_widget")
     if not widget.allows(origin):
@@ -81,7 +87,9 @@ async def start(
         signed = identity_from_claims(verified_claims(identity, widget.identity_secret), now)
         who = Identity("app", signed.subject)
         customer_id = await _customer(uow, who, signed.name, now)
-        visitor = Visitor(widget.inbox_id, customer_id, who, Verification.VERIFIED)
+        visitor = Visitor(
+            widget.inbox_id, customer_id, who, Verification.VERIFIED, signed.expires_at
+        )
         if visitor_token is not None and await _resumes(uow, visitor_token, visitor, now):
             return await _started(uow, visitor_token, visitor)
         return await _issue(uow, visitor, now)
@@ -93,6 +101,7 @@ async def start(
             and found.verification is Verification.ANONYMOUS
         ):
             await uow.widgets.extend_visitor(token_hash(visitor_token), now + VISITOR_TTL)
+            await _name_if_unnamed(uow, found.customer_id, name)
             return await _started(uow, visitor_token, found)
     who = Identity("web", uuid.uuid4().hex)
     customer_id = await inbound.register_customer(uow, "web", who, _clean_name(name), now)
@@ -122,7 +131,11 @@ async def thread(uow: UnitOfWork, visitor: Visitor, after_seq: int, now: datetim
     conv = await _conversation(uow, visitor)
     if conv is None:
         return Thread(None, [], {})
-    found = await uow.messages.after(conv.id, after_seq=after_seq, limit=HISTORY_LIMIT)
+    if after_seq == 0:
+        # A browser opening the chat: the latest of a long thread, not its first pages.
+        found = await uow.messages.for_conversation(conv.id, limit=HISTORY_LIMIT)
+    else:
+        found = await uow.messages.after(conv.id, after_seq=after_seq, limit=HISTORY_LIMIT)
     if found:
         moved = await uow.messages.advance_outbound(
             conv.id,
@@ -159,13 +172,16 @@ async def send(
         # Scoped to the visitor: a guessed client id cannot reach someone else's message.
         external_id=f"{visitor.customer_id}:{client_id}",
         identity_channel=visitor.identity.channel,
-        proven=visitor.verification if visitor.verification is Verification.VERIFIED else None,
+        proven=visitor.proof(now),
     )
     try:
         result = await inbound.ingest(uow, inbox, message, now)
     except DuplicateExternalId as duplicate:
         stored = await uow.messages.get(uuid.UUID(str(duplicate.details["message_id"])))
-        assert stored is not None
+        conv = await _conversation(uow, visitor)
+        if stored is None or conv is None or stored.conversation_id != conv.id:
+            # Not this visitor's message, whatever its id says: name nothing of it.
+            raise Conflict("this client_id was used for another message") from None
         return stored, False
     stored = await uow.messages.get(result.message_id)
     assert stored is not None
@@ -210,10 +226,20 @@ async def _customer(uow: UnitOfWork, who: Identity, name: str | None, now: datet
 
 async def _resumes(uow: UnitOfWork, token: str, visitor: Visitor, now: datetime) -> bool:
     found = await uow.widgets.visitor(token_hash(token), now)
-    if found != visitor:
+    if found is None or not found.same_as(visitor):
         return False
-    await uow.widgets.extend_visitor(token_hash(token), now + VISITOR_TTL)
+    await uow.widgets.extend_visitor(
+        token_hash(token), now + VISITOR_TTL, verified_until=visitor.verified_until
+    )
     return True
+
+
+async def _name_if_unnamed(uow: UnitOfWork, customer_id: uuid.UUID, name: str | None) -> None:
+    """A name typed into the pre-chat form after the chat began names the customer, once."""
+    cleaned = _clean_name(name)
+    customer = await uow.customers.get(customer_id) if cleaned else None
+    if customer is not None and customer.display_name is None:
+        await uow.customers.update(replace(customer, display_name=cleaned))
 
 
 async def _issue(uow: UnitOfWork, visitor: Visitor, now: datetime) -> Started:

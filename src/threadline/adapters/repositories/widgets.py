@@ -55,6 +55,7 @@ class WidgetRepository:
                 customer_id=visitor.customer_id,
                 identity=str(visitor.identity),
                 verification=str(visitor.verification),
+                verified_until=visitor.verified_until,
                 created_at=now,
                 expires_at=expires_at,
             )
@@ -77,13 +78,19 @@ class WidgetRepository:
             row.customer_id,
             Identity(channel, address),
             Verification(row.verification),
+            row.verified_until,
         )
 
-    async def extend_visitor(self, token_hash: str, expires_at: datetime) -> None:
+    async def extend_visitor(
+        self, token_hash: str, expires_at: datetime, verified_until: datetime | None = None
+    ) -> None:
+        values: dict[str, datetime] = {"expires_at": expires_at}
+        if verified_until is not None:
+            values["verified_until"] = verified_until
         await self._conn.execute(
             visitor_sessions.update()
             .where(visitor_sessions.c.token_hash == token_hash)
-            .values(expires_at=expires_at)
+            .values(values)
         )
 
 

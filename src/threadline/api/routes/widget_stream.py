@@ -57,7 +57,14 @@ class PollOut(BaseModel):
 async def _subscribe(ctx: AppContext, visitor: Visitor, after: int | None) -> Subscription:
     conv = await ctx.tx.read(lambda uow: visitors.conversation_of(uow, visitor))
     audience = visitors.VisitorAudience(visitor, conv.id if conv else None)
-    return await ctx.stream.subscribe(audience.events, after, signals=audience.signals)
+    sub = await ctx.stream.subscribe(audience.events, after, signals=audience.signals)
+    if audience.conversation_id is None:
+        # Opened between that read and the stream's head: not in the replay, so read
+        # again. (A client reloads the thread on every "ready", which covers the rest.)
+        conv = await ctx.tx.read(lambda uow: visitors.conversation_of(uow, visitor))
+        if conv is not None and audience.conversation_id is None:
+            audience.conversation_id = conv.id
+    return sub
 
 
 @router.get("/events", response_model=PollOut)
@@ -82,16 +89,21 @@ async def poll(
     try:
         # A client that gave up (a closed tab) frees its subscription at once.
         await asyncio.wait({first, gone}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        items: list[StoredEvent | Signal | None] = []
         if first.done():
-            items = [first.result()]
+            items.append(first.result())
             await asyncio.sleep(GATHER_SECONDS)
-            while not sub.queue.empty():
-                items.append(sub.queue.get_nowait())
-            for item in items:
-                if isinstance(item, Signal):
-                    typing = bool(item.frame["typing"])
-                elif item is not None:
-                    events.append(visitors.visitor_event(item))
+        else:
+            first.cancel()  # a pending get gives its item up when cancelled
+        # Whatever is queued now is answered now: `sub.delivered` counts it, and the
+        # client resumes after it.
+        while not sub.queue.empty():
+            items.append(sub.queue.get_nowait())
+        for item in items:
+            if isinstance(item, Signal):
+                typing = bool(item.frame["typing"])
+            elif item is not None:
+                events.append(visitors.visitor_event(item))
         return PollOut(events=events, typing=typing, seq=sub.delivered)
     finally:
         for task in (first, gone):
@@ -136,7 +148,15 @@ async def stream(websocket: WebSocket) -> None:
         return
     try:
         await websocket.send_json({"type": "ready", "seq": sub.delivered})
-        await pump(websocket, sub, _render)
+
+        async def still_valid() -> bool:
+            try:
+                await ctx.tx.read(lambda uow: visitors.authenticate(uow, token, ctx.now()))
+            except Unauthenticated:
+                return False
+            return True
+
+        await pump(websocket, sub, _render, still_valid, ctx.settings.stream_recheck_seconds)
     finally:
         ctx.stream.unsubscribe(sub)
 

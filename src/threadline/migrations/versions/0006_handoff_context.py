@@ -1,4 +1,4 @@
-"""a bot's handoff context on conversations
+"""a bot's handoff context on conversations; how long a visitor's proof holds
 
 Revision ID: 0006
 Revises: 0005
@@ -19,8 +19,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("conversations") as batch:
         batch.add_column(sa.Column("handoff", sa.JSON(), nullable=True))
+    with op.batch_alter_table("visitor_sessions") as batch:
+        batch.add_column(sa.Column("verified_until", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("visitor_sessions") as batch:
+        batch.drop_column("verified_until")
     with op.batch_alter_table("conversations") as batch:
         batch.drop_column("handoff")

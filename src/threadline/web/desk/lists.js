@@ -14,6 +14,15 @@ export function unreadOf(c) {
 
 function fill(button, c) {
   button.setAttribute("aria-current", String(c.id === state.open));
+  // Repainted only when something shown changed: less churn for screen readers, and
+  // the countdown keeps its element (tick() rewrites its text every second).
+  const unreadNow = c.id === state.open ? 0 : unreadOf(c).count;
+  const shown = JSON.stringify([
+    c.customer_name, c.queue, c.channel, c.state, c.waiting_on, c.respond_by,
+    c.last_message?.direction, c.last_message?.preview, unreadNow, unreadOf(c).known,
+  ]);
+  if (button.dataset.shown === shown) return;
+  button.dataset.shown = shown;
   const parts = [el("strong", { text: summaryCustomer(c) })];
   const unread = unreadOf(c);
   if (unread.count > 0 && c.id !== state.open) {

@@ -86,7 +86,10 @@ function takenAway(before, now) {
   const stillMine =
     (now.state === "assigned" && now.assigned_agent_id === me) ||
     (now.state === "inactive" && now.owner_agent_id === me);
-  return stillMine ? null : "That conversation was reassigned.";
+  if (stillMine) return null;
+  return now.state === "queued"
+    ? `That conversation went back to the ${now.queue} queue.`
+    : "That conversation was reassigned.";
 }
 
 function goneMessage(id) {
@@ -183,9 +186,9 @@ function transferChoices() {
     for (const skill of state.me.skills) queues.add(skill);
   }
   $("queue-options").replaceChildren(...[...queues].sort().map((q) => new Option(q)));
-  const agentChoice = isSupervisor() && state.overview !== null;
-  $("agent-choice").hidden = !agentChoice;
-  if (agentChoice) {
+  const canPickAgent = isSupervisor() && state.overview !== null;
+  $("agent-choice").hidden = !canPickAgent;
+  if (canPickAgent) {
     const holder = state.detail?.conversation.assigned_agent_id;
     const online = state.overview.agents.filter(
       (a) => a.role === "agent" && a.status === "online" && a.id !== holder,
@@ -221,9 +224,8 @@ async function transfer(event) {
     return;
   }
   const body = queue ? { to_queue: queue } : { to_agent_id: agentId };
-  const target = queue
-    ? `the ${queue} queue`
-    : ($("transfer-agent").selectedOptions[0]?.textContent.replace(/ \(.*\)$/, "") ?? "the agent");
+  const name = state.agents.get(agentId)?.display_name ?? "the agent";
+  const target = queue ? `the ${queue} queue` : name;
   await act(async () => {
     await api(`/conversations/${id}/transfer`, { method: "POST", body });
     $("transfer-queue").value = "";
@@ -238,6 +240,13 @@ async function closeConfirmed() {
     await api(`/conversations/${id}/close`, { method: "POST" });
     if (state.open === id) closePane(`Closed the conversation with ${who}.`);
   });
+}
+
+async function setAside() {
+  const id = state.open;
+  const done = await act(() => api(`/conversations/${id}/inactive`, { method: "POST" }));
+  // The button has gone with the reply box: keep the keyboard in the conversation.
+  if (done && state.open === id) $("thread-title").focus();
 }
 
 function askToClose() {
@@ -269,10 +278,7 @@ export function initPane() {
   $("transfer").addEventListener("keydown", (event) => {
     if (event.key === "Escape") toggleTransfer();
   });
-  $("set-aside").addEventListener(
-    "click",
-    guard(() => act(() => api(`/conversations/${state.open}/inactive`, { method: "POST" }))),
-  );
+  $("set-aside").addEventListener("click", guard(setAside));
   $("close").addEventListener("click", askToClose);
   $("close-no").addEventListener("click", keepOpen);
   $("close-yes").addEventListener("click", guard(closeConfirmed));

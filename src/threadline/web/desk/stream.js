@@ -24,6 +24,7 @@ export function openStream(options) {
     socket = current;
     current.addEventListener("open", () => current.send(JSON.stringify(options.hello())));
     current.addEventListener("message", (message) => {
+      if (stopped || socket !== current) return; // signed out meanwhile
       let frame;
       try {
         frame = JSON.parse(message.data);

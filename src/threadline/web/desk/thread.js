@@ -144,8 +144,8 @@ export function renderConversation(detail, { rebuild }) {
   $("set-aside").hidden = !can.setAside;
   $("transfer-toggle").hidden = !can.transfer;
   if (!can.transfer) $("transfer").hidden = true;
-  $("close").hidden = !can.close || !$("close-confirm").hidden;
   if (!can.close) hideCloseConfirm();
+  $("close").hidden = !can.close || !$("close-confirm").hidden;
   const fresh = renderMessages(detail.messages, customer, rebuild);
   if (fresh) customerTyping(false);
   return fresh;
