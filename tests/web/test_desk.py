@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -27,13 +26,9 @@ SMALL_LAPTOP = {"width": 1024, "height": 768}
 LAPTOP = {"width": 1280, "height": 800}
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> str:
-    """SQLite only: what the desk does is the same on either database (the API's own
-    tests run on both), and one database keeps the browser suite quick."""
-    path = tmp_path / "threadline.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite+aiosqlite:///{path}"
+# SQLite only: what the desk does is the same on either database (the API's own tests
+# run on both), and one database keeps the browser suite quick.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -93,16 +88,33 @@ async def eventually(probe: Any, expected: Any) -> None:
     raise AssertionError(f"expected {expected!r}, still {found!r}")
 
 
-def relay_to_server(ws: WebSocketRoute, *, seen: list[dict[str, Any]]) -> None:
-    """Pass the desk's socket through to the server, noting every frame the desk sends."""
+async def eventually_async(probe: Any, expected: Any) -> None:
+    """Wait until `await probe()` returns `expected`."""
+    for _ in range(100):
+        if (found := await probe()) == expected:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"expected {expected!r}, still {found!r}")
+
+
+def relay_to_server(
+    ws: WebSocketRoute, *, seen: list[dict[str, Any]], ready: asyncio.Event | None = None
+) -> None:
+    """Pass the desk's socket through to the server, noting every frame the desk sends
+    (and setting `ready` when the server's "ready" frame goes by)."""
     server = ws.connect_to_server()
 
     def to_server(message: str | bytes) -> None:
         seen.append(json.loads(message))
         server.send(message)
 
+    def to_page(message: str | bytes) -> None:
+        if ready is not None and json.loads(message)["type"] == "ready":
+            ready.set()
+        ws.send(message)
+
     ws.on_message(to_server)
-    server.on_message(lambda message: ws.send(message))
+    server.on_message(to_page)
 
 
 # -- the conversation list and the thread -----------------------------------------------
@@ -160,26 +172,19 @@ async def test_customer_html_is_shown_as_text_and_never_runs(live: Live, page: P
     assert await page.evaluate("window.__owned === undefined")
 
 
-async def test_an_unnamed_customer_is_shown_by_channel_in_the_list_and_by_address_in_the_thread(
+async def test_a_wrong_password_is_refused_and_a_fresh_desk_says_what_to_do(
     live: Live, page: Page
 ) -> None:
-    inbox = await live.inbox()
     alice = await live.agent("alice")
-    conversation_id = await customer_writes(live, inbox, "+447700900123", "Hi, quick question")
-    await sign_in(page, live, alice)
+    await page.goto(live.base_url + "/desk/")
+    await page.get_by_label("Username").fill(alice.username)
+    await page.get_by_label("Password").fill("not-the-password")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert").first).to_have_text("wrong username or password")
+    assert await page.locator("#desk-view").is_hidden()
 
-    await expect(row(page, conversation_id).locator("strong")).to_have_text("Customer · api")
-    await open_thread(page, conversation_id)
-    await expect(page.locator("#thread-title")).to_have_text("+447700900123")
-    await expect(page.locator("#thread li.inbound .meta")).to_contain_text("+447700900123")
-
-
-async def test_a_fresh_desk_says_what_to_do_and_loads_without_a_missing_favicon(
-    live: Live, page: Page
-) -> None:
     failed: list[str] = []
     page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
-    alice = await live.agent("alice")
     await sign_in(page, live, alice)
 
     await expect(page.locator("#mine")).to_have_text("No conversations")
@@ -252,7 +257,7 @@ async def test_a_reply_is_sent_once_by_click_or_enter_and_shift_enter_breaks_the
 
     async def slow(route: Route) -> None:
         if route.request.method == "POST":
-            await asyncio.sleep(0.6)  # a slow network: the second click comes meanwhile
+            await asyncio.sleep(0.4)  # a slow network: the second click comes meanwhile
         await route.continue_()
 
     await page.route("**/api/v1/conversations/*/messages", slow)
@@ -361,12 +366,13 @@ async def test_each_outbound_message_says_who_sent_it_and_its_delivery_in_words(
         await expect(outbound.nth(1)).to_contain_text(f" · {shown}")
 
 
-async def test_the_thread_says_how_sure_we_are_of_who_the_customer_is(
+async def test_the_thread_names_the_customer_and_says_how_sure_we_are_of_who_they_are(
     live: Live, page: Page
 ) -> None:
     admin = await live.agent("admin", role=Role.ADMIN, online=False)
-    alice = await live.agent("alice", preferred=3, max_load=3)
+    alice = await live.agent("alice", preferred=4, max_load=4)
     by_phone = await customer_writes(live, await live.inbox("SMS-ish"), "c-1", "Hi", "Noor")
+    unnamed = await customer_writes(live, await live.inbox("Shop"), "+447700900123", "Hello")
     in_app = await customer_writes(
         live, await live.inbox("App", channel="app"), "acct-7", "Hi", "Ines"
     )
@@ -379,10 +385,17 @@ async def test_the_thread_says_how_sure_we_are_of_who_the_customer_is(
     badge = page.locator("#verification")
     note = page.get_by_text("Do not disclose account details")
 
+    # No name: the list can only say the channel; the thread knows the address.
+    await expect(row(page, unnamed).locator("strong")).to_have_text("Customer · api")
+    await open_thread(page, unnamed)
+    await expect(page.locator("#thread-title")).to_have_text("+447700900123")
+    await expect(page.locator("#thread li.inbound .meta")).to_contain_text("+447700900123")
+
     await open_thread(page, in_app)
     await expect(badge).to_have_text("Verified")
     await expect(note).to_be_hidden()
     await open_thread(page, by_phone)
+    await expect(page.locator("#thread-title")).to_have_text("Noor")
     await expect(badge).to_have_text("Identified")
     await expect(note).to_be_visible()
     await web.click()
@@ -393,29 +406,7 @@ async def test_the_thread_says_how_sure_we_are_of_who_the_customer_is(
 # -- conversation actions ----------------------------------------------------------------
 
 
-async def test_closing_asks_for_confirmation_first(live: Live, page: Page) -> None:
-    inbox = await live.inbox()
-    alice = await live.agent("alice")
-    said = await live.customer_says(inbox, "c1", "That's all, thanks")
-    conversation_id = said["conversation_id"]
-    await sign_in(page, live, alice)
-    await open_thread(page, conversation_id)
-
-    await page.get_by_role("button", name="Close", exact=True).click()
-    confirm = page.get_by_role("button", name="Confirm close")
-    await expect(confirm).to_be_focused()
-    await page.get_by_role("button", name="Keep open").click()
-    await expect(confirm).to_be_hidden()
-    assert (await state_of(live, alice, conversation_id))["state"] == "assigned"
-
-    await page.get_by_role("button", name="Close", exact=True).click()
-    await confirm.click()
-    await expect(page.locator("#pane-status")).to_have_text("Closed the conversation with C1.")
-    await expect(row(page, conversation_id)).to_have_count(0)
-    assert (await state_of(live, alice, conversation_id))["state"] == "closed"
-
-
-async def test_an_inactive_conversation_hides_the_reply_box_but_can_still_be_closed(
+async def test_an_inactive_conversation_hides_the_reply_box_and_closing_asks_to_confirm(
     live: Live, page: Page
 ) -> None:
     inbox = await live.inbox()
@@ -432,13 +423,26 @@ async def test_an_inactive_conversation_hides_the_reply_box_but_can_still_be_clo
     await expect(page.locator("#compose-note")).to_have_text(
         "Inactive: the customer's next message brings it back to you."
     )
-    await page.get_by_role("button", name="Close", exact=True).click()
-    await page.get_by_role("button", name="Confirm close").click()
+
+    close = page.get_by_role("button", name="Close", exact=True)
+    confirm = page.get_by_role("button", name="Confirm close")
+    await close.click()
+    await expect(confirm).to_be_focused()
+    await page.get_by_role("button", name="Keep open").click()
+    await expect(confirm).to_be_hidden()
+    await expect(close).to_be_focused()
+    assert (await state_of(live, alice, conversation_id))["state"] == "inactive"
+
+    await close.click()
+    await confirm.click()
+    await expect(page.locator("#pane-status")).to_have_text("Closed the conversation with C1.")
     await expect(row(page, conversation_id)).to_have_count(0)
     assert (await state_of(live, alice, conversation_id))["state"] == "closed"
 
 
-async def test_the_agent_transfers_a_conversation_to_another_queue(live: Live, page: Page) -> None:
+async def test_the_agent_transfers_to_a_queue_and_sees_why_a_transfer_is_refused(
+    live: Live, page: Page
+) -> None:
     inbox = await live.inbox()
     await live.inbox("Billing", queue="billing")
     alice = await live.agent("alice", skills=("general", "returns"))
@@ -446,7 +450,6 @@ async def test_the_agent_transfers_a_conversation_to_another_queue(live: Live, p
     conversation_id = said["conversation_id"]
     await sign_in(page, live, alice)
     await open_thread(page, conversation_id)
-
     await page.get_by_role("button", name="Transfer…").click()
     queue = page.get_by_label("Transfer to queue")
     await expect(queue).to_be_focused()
@@ -455,26 +458,6 @@ async def test_the_agent_transfers_a_conversation_to_another_queue(live: Live, p
         "options => options.map(o => o.value)"
     )
     assert offered == ["general", "returns"]
-    await queue.fill("billing")
-    await page.get_by_role("button", name="Transfer", exact=True).click()
-
-    await expect(row(page, conversation_id)).to_have_count(0)
-    await expect(page.locator("#pane-status")).to_have_text("Transferred to the billing queue.")
-    lead = await live.agent("lead", role=Role.SUPERVISOR, online=False)
-    after = await state_of(live, lead, conversation_id)
-    assert (after["queue"], after["state"]) == ("billing", "queued")
-
-
-async def test_a_refused_transfer_shows_the_server_s_reason_until_the_next_success(
-    live: Live, page: Page
-) -> None:
-    inbox = await live.inbox()
-    alice = await live.agent("alice")
-    said = await live.customer_says(inbox, "c1", "Hello")
-    await sign_in(page, live, alice)
-    await open_thread(page, said["conversation_id"])
-    await page.get_by_role("button", name="Transfer…").click()
-    queue = page.get_by_label("Transfer to queue")
 
     await queue.fill("not a queue!")  # the pattern is checked by the browser
     assert await queue.evaluate("input => input.validity.patternMismatch")
@@ -482,11 +465,18 @@ async def test_a_refused_transfer_shows_the_server_s_reason_until_the_next_succe
     await page.get_by_role("button", name="Transfer", exact=True).click()
     error = page.locator("#action-error")
     await expect(error).to_contain_text("no queue 'nowhere'")
-
     await page.get_by_label("Reply").fill("Let me find the right team")
     await page.get_by_role("button", name="Send").click()
     await expect(page.locator("#thread li.outbound")).to_have_count(1)
-    await expect(error).to_be_empty()
+    await expect(error).to_be_empty()  # stale once something worked
+
+    await queue.fill("billing")
+    await page.get_by_role("button", name="Transfer", exact=True).click()
+    await expect(row(page, conversation_id)).to_have_count(0)
+    await expect(page.locator("#pane-status")).to_have_text("Transferred to the billing queue.")
+    lead = await live.agent("lead", role=Role.SUPERVISOR, online=False)
+    after = await state_of(live, lead, conversation_id)
+    assert (after["queue"], after["state"]) == ("billing", "queued")
 
 
 async def test_a_failed_request_offline_shows_the_banner_not_a_raw_error(
@@ -547,12 +537,16 @@ async def test_a_conversation_taken_away_while_open_leaves_the_pane_with_a_notic
     await expect(page.locator("#mine-title")).to_be_focused()
 
 
-async def test_news_elsewhere_is_announced_and_counted_in_the_title(live: Live, page: Page) -> None:
+async def test_news_elsewhere_is_announced_counted_in_the_title_and_marked_unread(
+    live: Live, page: Page
+) -> None:
     inbox = await live.inbox()
     alice = await live.agent("alice", preferred=3, max_load=3)
     first = (await live.customer_says(inbox, "c1", "Hello"))["conversation_id"]
     await sign_in(page, live, alice)
+    await expect(row(page, first)).to_have_accessible_name(re.compile(r"\b1 unread\b"))
     await open_thread(page, first)
+    await expect(row(page, first).locator(".unread")).to_have_count(0)
     await expect(page).to_have_title("Threadline desk")
 
     second = (await live.customer_says(inbox, "c2", "Is anyone there?"))["conversation_id"]
@@ -560,43 +554,23 @@ async def test_news_elsewhere_is_announced_and_counted_in_the_title(live: Live, 
     await expect(page).to_have_title("(1) Threadline desk")
     await live.customer_says(inbox, "c1", "Also, one more thing")  # in the open thread: seen
     await expect(page.locator("#thread li.inbound")).to_have_count(2)
+    await live.customer_says(inbox, "c2", "Hello??")
+    await expect(row(page, second)).to_have_accessible_name(re.compile(r"\b2 unread\b"))
+    await expect(row(page, second).locator(".unread")).to_contain_text("2")
     await expect(page).to_have_title("(1) Threadline desk")
 
     await open_thread(page, second)
+    await eventually_async(lambda: read_up_to(live, alice, second), 2)  # told the server
     await live.customer_says(inbox, "c1", "Hello again?")
     await expect(page.locator("#announcer")).to_have_text("New message from C1.")
     await expect(page).to_have_title("(1) Threadline desk")
     await open_thread(page, first)
     await expect(page).to_have_title("Threadline desk")
-
-
-async def test_unread_messages_are_counted_in_the_list_and_cleared_by_reading(
-    live: Live, page: Page
-) -> None:
-    inbox = await live.inbox()
-    alice = await live.agent("alice")
-    first = (await live.customer_says(inbox, "c1", "Hello"))["conversation_id"]
-    second = (await live.customer_says(inbox, "c2", "One"))["conversation_id"]
-    await live.customer_says(inbox, "c2", "Two")
-    await sign_in(page, live, alice)
-
-    await expect(row(page, second)).to_have_accessible_name(re.compile(r"\b2 unread\b"))
-    await expect(row(page, second).locator(".unread")).to_contain_text("2")
-    await expect(row(page, first)).to_have_accessible_name(re.compile(r"\b1 unread\b"))
-    await open_thread(page, second)
-    await expect(row(page, second).locator(".unread")).to_have_count(0)
-    await expect(row(page, first).locator(".unread")).to_have_count(1)
-
-    async def read_up_to() -> int:
-        return int((await state_of(live, alice, second))["agent_read_seq"])
-
-    for _ in range(50):
-        if await read_up_to() == 2:
-            break
-        await asyncio.sleep(0.05)
-    assert await read_up_to() == 2
-    await open_thread(page, first)
     await expect(row(page, second).locator(".unread")).to_have_count(0)  # the server agrees
+
+
+async def read_up_to(live: Live, agent: AgentHandle, conversation_id: str) -> int:
+    return int((await state_of(live, agent, conversation_id))["agent_read_seq"])
 
 
 async def test_typing_is_signalled_to_the_customer_and_shown_from_them(
@@ -635,15 +609,15 @@ async def test_typing_is_signalled_to_the_customer_and_shown_from_them(
 # -- the live stream ---------------------------------------------------------------------
 
 
-async def test_after_a_network_drop_the_desk_shows_it_and_catches_up_on_what_it_missed(
+async def test_after_a_network_drop_the_desk_catches_up_and_when_too_far_behind_reloads(
     live: Live, page: Page
 ) -> None:
     inbox = await live.inbox()
     alice = await live.agent("alice", preferred=3, max_load=3)
     sockets: list[WebSocketRoute] = []
+    hellos: list[dict[str, Any]] = []  # what the desk sent, on every connection
     ready = asyncio.Event()
     reconnect = asyncio.Event()
-    sent: list[str | bytes] = []  # what the desk sent after the drop
 
     async def relay(ws: WebSocketRoute) -> None:
         sockets.append(ws)
@@ -651,40 +625,33 @@ async def test_after_a_network_drop_the_desk_shows_it_and_catches_up_on_what_it_
             # The network is still down: the desk's new connection reaches the server
             # only when the test lets it through.
             await reconnect.wait()
-        server = ws.connect_to_server()
-
-        def to_server(message: str | bytes) -> None:
-            if len(sockets) > 1:
-                sent.append(message)
-            server.send(message)
-
-        def to_page(message: str | bytes) -> None:
-            if json.loads(message)["type"] == "ready":
-                ready.set()
-            ws.send(message)
-
-        ws.on_message(to_server)
-        server.on_message(to_page)
+        relay_to_server(ws, seen=hellos, ready=ready)
 
     await page.route_web_socket("**/api/v1/stream", relay)
+    await page.clock.install()  # runs as usual, until the test jumps ahead
     await sign_in(page, live, alice)
     await asyncio.wait_for(ready.wait(), 5)
     first = await live.customer_says(inbox, "c1", "Hello?")
     await expect(row(page, first["conversation_id"])).to_be_visible()
-
     await expect(page.locator("#load")).to_have_text("1/3 active (max 3)")
     seen = await live.event_head()  # the desk has had every event up to here
+
     await sockets[0].close(code=1006, reason="network drop")
     await expect(page.locator("#offline-banner")).to_be_visible()
     missed = await live.customer_says(inbox, "c2", "Written while the desk was offline")
     reconnect.set()
-
+    await page.clock.fast_forward(10_000)  # the desk's next try, without waiting for it
     await expect(page.locator("#offline-banner")).to_be_hidden()
     await expect(row(page, missed["conversation_id"])).to_be_visible()
     assert len(sockets) == 2
-    hello = json.loads(sent[0])
-    assert hello["type"] == "hello"
-    assert hello["after"] == seen  # it asked for exactly what it had missed
+    assert hellos[1]["after"] == seen  # it asked for exactly what it had missed
+
+    # 4409: the server will not replay that much; the desk starts from now and reloads.
+    await sockets[1].close(code=4409, reason="too far behind")
+    meanwhile = await live.customer_says(inbox, "c3", "Meanwhile")
+    await expect(row(page, meanwhile["conversation_id"])).to_be_visible()
+    assert len(hellos) == 3
+    assert "after" not in hellos[2]
 
 
 async def test_a_revoked_session_returns_to_sign_in_instead_of_reconnecting(
@@ -718,6 +685,7 @@ async def test_a_revoked_session_returns_to_sign_in_instead_of_reconnecting(
     )
     assert r.status_code == 204, r.text
     await sockets[0].close(code=1006, reason="network drop")
+    await page.clock.fast_forward(10_000)  # the desk's next try, without waiting for it
 
     await expect(page.locator("#login-view")).to_be_visible()
     await expect(page.get_by_role("alert").first).to_have_text(
@@ -730,47 +698,7 @@ async def test_a_revoked_session_returns_to_sign_in_instead_of_reconnecting(
     assert len(sockets) == 2  # one try, refused with 4401, and no more
 
 
-async def test_a_desk_too_far_behind_reconnects_from_now_and_reloads(
-    live: Live, page: Page
-) -> None:
-    inbox = await live.inbox()
-    alice = await live.agent("alice", preferred=3, max_load=3)
-    sockets: list[WebSocketRoute] = []
-    hellos: list[dict[str, Any]] = []
-    reconnect = asyncio.Event()
-
-    async def relay(ws: WebSocketRoute) -> None:
-        sockets.append(ws)
-        if len(sockets) > 1:
-            await reconnect.wait()
-        relay_to_server(ws, seen=hellos)
-
-    await page.route_web_socket("**/api/v1/stream", relay)
-    await sign_in(page, live, alice)
-    first = await live.customer_says(inbox, "c1", "Hello")
-    await expect(row(page, first["conversation_id"])).to_be_visible()
-    assert "after" not in hellos[0]
-
-    await sockets[0].close(code=4409, reason="too far behind")
-    missed = await live.customer_says(inbox, "c2", "Meanwhile")
-    reconnect.set()
-
-    await expect(row(page, missed["conversation_id"])).to_be_visible()
-    assert len(hellos) == 2
-    assert "after" not in hellos[1]  # from now, not a replay it cannot have
-
-
 # -- sign in and out ---------------------------------------------------------------------
-
-
-async def test_a_wrong_password_is_refused_on_the_page(live: Live, page: Page) -> None:
-    alice = await live.agent("alice")
-    await page.goto(live.base_url + "/desk/")
-    await page.get_by_label("Username").fill(alice.username)
-    await page.get_by_label("Password").fill("not-the-password")
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("alert").first).to_have_text("wrong username or password")
-    assert await page.locator("#desk-view").is_hidden()
 
 
 async def test_sign_out_sets_the_agent_offline_and_forgets_what_was_on_screen(
@@ -806,26 +734,28 @@ async def test_sign_out_sets_the_agent_offline_and_forgets_what_was_on_screen(
 # -- the supervisor's floor and the layout ----------------------------------------------
 
 
-async def test_the_floor_names_late_customers_and_opens_their_conversation(
+async def test_the_floor_names_late_customers_and_a_supervisor_transfers_one_to_an_agent(
     live: Live, page: Page
 ) -> None:
     inbox = await live.inbox()
-    alice = await live.agent("alice")
-    said = await customer_writes(live, inbox, "c-1", "Hi", "Sophie Martin")
-    await live.reply(alice, said, "Hello Sophie!")
+    alice = await live.agent("alice", preferred=1, max_load=1)
+    late = await customer_writes(live, inbox, "c-1", "Hi", "Sophie Martin")
+    await live.reply(alice, late, "Hello Sophie!")
     await customer_writes(live, inbox, "c-1", "My parcel never came")
-    unnamed = await customer_writes(live, inbox, "+33612345678", "Hello?")
+    carol = await live.agent("carol", preferred=1, max_load=1)
+    unnamed = await customer_writes(live, inbox, "+33612345678", "Hello?")  # Carol's: full
+    bob = await live.agent("bob", preferred=1, max_load=2)
     lead = await live.agent("lead", role=Role.SUPERVISOR, online=False)
     live.clock.advance(3600)  # both late now
     await sign_in(page, live, lead)
 
-    late = page.locator(f'#breaching li[data-id="{said}"]')
-    await expect(late.locator(".name")).to_have_text("Sophie Martin")
-    await expect(late.locator(".due")).to_have_text(re.compile(r"^Late by "))
-    unnamed_row = page.locator(f'#breaching li[data-id="{unnamed}"]')
-    await expect(unnamed_row.locator(".name")).to_have_text("+33612345678")
+    sophie = page.locator(f'#breaching li[data-id="{late}"]')
+    await expect(sophie.locator(".name")).to_have_text("Sophie Martin")
+    await expect(sophie.locator(".due")).to_have_text(re.compile(r"^Late by "))
+    nameless = page.locator(f'#breaching li[data-id="{unnamed}"]')
+    await expect(nameless.locator(".name")).to_have_text("+33612345678")
 
-    await late.get_by_role("button", name="Open Sophie Martin's conversation").click()
+    await sophie.get_by_role("button", name="Open Sophie Martin's conversation").click()
     await expect(page.get_by_role("tab", name="Conversation")).to_have_attribute(
         "aria-selected", "true"
     )
@@ -834,6 +764,16 @@ async def test_the_floor_names_late_customers_and_opens_their_conversation(
     await expect(page.locator("#compose-note")).to_have_text(
         "Only the assigned agent replies (assigned to alice)."
     )
+
+    await page.get_by_role("button", name="Transfer…").click()
+    to_agent = page.get_by_label("Transfer to agent")
+    await to_agent.select_option(carol.id)
+    await page.get_by_role("button", name="Transfer", exact=True).click()
+    await expect(page.locator("#action-error")).to_have_text("carol is at their maximum load")
+    await to_agent.select_option(bob.id)
+    await page.get_by_role("button", name="Transfer", exact=True).click()
+    await expect(page.locator("#pane-status")).to_have_text("Transferred to bob.")
+    assert (await state_of(live, lead, late))["assigned_agent_id"] == bob.id
 
 
 async def test_a_supervisor_reassigns_a_late_conversation_only_with_the_reassign_button(
@@ -866,34 +806,6 @@ async def test_a_supervisor_reassigns_a_late_conversation_only_with_the_reassign
     await expect(late.locator(".where")).to_have_text("general · bob")
     after = await state_of(live, lead, said["conversation_id"])
     assert after["assigned_agent_id"] == bob.id  # above P, within M
-
-
-async def test_a_supervisor_transfers_to_a_named_agent_and_sees_why_a_full_one_is_refused(
-    live: Live, page: Page
-) -> None:
-    inbox = await live.inbox()
-    await live.agent("alice", preferred=1, max_load=1)
-    late = (await live.customer_says(inbox, "c1", "Anyone?"))["conversation_id"]
-    carol = await live.agent("carol", preferred=1, max_load=1)
-    await live.customer_says(inbox, "c2", "Hello?")  # Carol's: she is full too
-    bob = await live.agent("bob", preferred=1, max_load=2)
-    lead = await live.agent("lead", role=Role.SUPERVISOR, online=False)
-    live.clock.advance(3600)
-    await sign_in(page, live, lead)
-    await (
-        page.locator(f'#breaching li[data-id="{late}"]').get_by_role("button", name="Open").click()
-    )
-
-    await page.get_by_role("button", name="Transfer…").click()
-    to_agent = page.get_by_label("Transfer to agent")
-    await to_agent.select_option(carol.id)
-    await page.get_by_role("button", name="Transfer", exact=True).click()
-    await expect(page.locator("#action-error")).to_have_text("carol is at their maximum load")
-
-    await to_agent.select_option(bob.id)
-    await page.get_by_role("button", name="Transfer", exact=True).click()
-    await expect(page.locator("#pane-status")).to_have_text("Transferred to bob.")
-    assert (await state_of(live, lead, late))["assigned_agent_id"] == bob.id
 
 
 async def test_the_desk_fits_a_laptop_screen_and_scrolls_inside_its_panes(
@@ -960,7 +872,8 @@ async def test_due_soon_and_late_are_said_in_words_with_enough_contrast(
     )
     await expect(row(page, late).locator(".due")).to_have_text(re.compile(r"^Late by \d+:\d\d$"))
     for conversation_id in (soon, late):
-        ratio = await row(page, conversation_id).locator(".due").evaluate(_CONTRAST)
+        # Evaluated from the row, which a refresh keeps (it repaints what is inside).
+        ratio = await row(page, conversation_id).evaluate(_CONTRAST)
         assert ratio >= 4.5, (conversation_id, ratio)
 
 
@@ -970,8 +883,9 @@ async def _respond_window(live: Live, agent: AgentHandle, conversation_id: str) 
     return (due - live.clock()).total_seconds()
 
 
-# The WCAG contrast ratio of an element's text on the first opaque background behind it.
-_CONTRAST = """(node) => {
+# The WCAG contrast ratio of a row's countdown on the first opaque background behind it.
+_CONTRAST = """(row) => {
+    const node = row.querySelector(".due");
     const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
     const lum = (c) => {
         const [r, g, b] = rgb(c).map((v) => {

@@ -44,8 +44,9 @@ export function announce(news) {
   renderLists();
   // Emptied first so the same words twice are still announced twice.
   $("announcer").textContent = "";
+  const session = state.session;
   setTimeout(() => {
-    $("announcer").textContent = lines.join(" ");
+    if (session === state.session) $("announcer").textContent = lines.join(" ");
   }, 50);
 }
 

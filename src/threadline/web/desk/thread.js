@@ -44,7 +44,9 @@ function daySeparator(date) {
   return item;
 }
 
-const dayOf = (m) => new Date(m.created_at).toLocaleDateString();
+// Spelled out: "3/2/2026" is a different day on each side of the Atlantic.
+const DAY = { weekday: "long", day: "numeric", month: "long", year: "numeric" };
+const dayOf = (m) => new Date(m.created_at).toLocaleDateString([], DAY);
 
 /**
  * Paint the messages. Appends what is new and updates the rest in place, so the
