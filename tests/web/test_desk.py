@@ -403,6 +403,41 @@ async def test_the_thread_names_the_customer_and_says_how_sure_we_are_of_who_the
     await expect(note).to_be_visible()
 
 
+async def test_what_the_bot_learned_is_shown_above_the_thread(live: Live, page: Page) -> None:
+    alice = await live.agent("alice")
+    inbox = await live.inbox()
+    r = await live.http.post(
+        "/api/v1/channel/messages",
+        json={
+            "customer": {"address": "dana", "name": "Dana"},
+            "text": "I want to talk to a person",
+            "handoff": {
+                "bot": "Acme assistant",
+                "intent": "order_status",
+                "confidence": 0.92,
+                "fields": {"order_number": "AC-10422", "note": "<b>fragile</b>"},
+                "summary": "Order AC-10422 has not moved for 6 days.",
+            },
+        },
+        headers=inbox.headers,
+    )
+    assert r.status_code == 201, r.text
+    plain = await customer_writes(live, inbox, "sam", "Hello")
+    await sign_in(page, live, alice)
+    await open_thread(page, r.json()["conversation_id"])
+    handoff = page.get_by_role("region", name="From the bot")
+    await expect(handoff).to_contain_text("Acme assistant: order_status (92% sure)")
+    await expect(handoff.locator("dt")).to_have_text(["order number", "note"])
+    await expect(handoff.locator("dd")).to_have_text(["AC-10422", "<b>fragile</b>"])
+    await expect(handoff).to_contain_text("Order AC-10422 has not moved for 6 days.")
+    # A conversation no bot handed over shows no such panel.
+    await open_thread(page, plain)
+    await expect(handoff).to_be_hidden()
+    # The list says who spoke last: the agent's own reply is "You".
+    await live.reply(alice, plain, "Hi Sam, how can I help?")
+    await expect(row(page, plain).locator(".preview")).to_have_text("You: Hi Sam, how can I help?")
+
+
 # -- conversation actions ----------------------------------------------------------------
 
 

@@ -302,6 +302,8 @@ PREVIEW_CHARS = 140
 
 class LastMessageOut(BaseModel):
     direction: Direction
+    sender_type: SenderType
+    sender_agent_id: uuid.UUID | None
     preview: str = Field(description=f"The first {PREVIEW_CHARS} characters, as text.")
     created_at: datetime
 
@@ -320,6 +322,8 @@ class ConversationSummaryOut(ConversationOut):
             unread=s.unread,
             last_message=LastMessageOut(
                 direction=last.direction,
+                sender_type=last.sender_type,
+                sender_agent_id=last.sender_agent_id,
                 preview=last.body[:PREVIEW_CHARS],
                 created_at=last.created_at,
             )

@@ -46,7 +46,7 @@ function fill(button, c) {
   parts.push(el("span", { className: "where", text: `${c.queue} · ${c.channel} · ${waiting}` }));
   if (c.last_message) {
     // The summary does not say which agent wrote it, so not "You".
-    const who = c.last_message.direction === "outbound" ? "Reply: " : "";
+    const who = previewSender(c.last_message);
     parts.push(el("span", { className: "preview", text: who + c.last_message.preview }));
   }
   if (c.respond_by && c.waiting_on === "agent" && c.state === "assigned") {
@@ -112,4 +112,13 @@ export function markCurrent() {
 export function clearLists() {
   $("mine").replaceChildren();
   $("inactive").replaceChildren();
+}
+
+// Who spoke last, for the preview: the customer needs no label.
+function previewSender(last) {
+  if (last.direction !== "outbound") return "";
+  if (last.sender_type === "bot") return "Bot: ";
+  if (last.sender_type === "system") return "System: ";
+  if (last.sender_agent_id === undefined) return "Reply: "; // an older server
+  return last.sender_agent_id === state.me?.id ? "You: " : "Agent: ";
 }

@@ -139,6 +139,7 @@ export function renderConversation(detail, { rebuild }) {
   $("verification").className = `badge verification ${c.verification ?? ""}`;
   // Account details only to a verified customer (DESIGN.md §7).
   $("verification-note").hidden = level === null || c.verification === "verified";
+  renderHandoff(c.handoff);
   const can = permissions(c);
   $("compose").hidden = !can.reply;
   $("compose-note").hidden = can.reply;
@@ -151,6 +152,27 @@ export function renderConversation(detail, { rebuild }) {
   const fresh = renderMessages(detail.messages, customer, rebuild);
   if (fresh) customerTyping(false);
   return fresh;
+}
+
+// What a bot learned before handing over, so the customer is not asked again.
+function renderHandoff(handoff) {
+  $("handoff").hidden = !handoff;
+  if (!handoff) return;
+  const intent = handoff.intent ?? "no intent recognised";
+  const confidence =
+    handoff.confidence === null || handoff.confidence === undefined
+      ? ""
+      : ` (${Math.round(handoff.confidence * 100)}% sure)`;
+  const bot = handoff.bot ? `${handoff.bot}: ` : "";
+  $("handoff-intent").textContent = `${bot}${intent}${confidence}`;
+  $("handoff-fields").replaceChildren(
+    ...Object.entries(handoff.fields ?? {}).flatMap(([name, value]) => [
+      el("dt", { text: name.replaceAll("_", " ") }),
+      el("dd", { text: value }),
+    ]),
+  );
+  $("handoff-summary").textContent = handoff.summary ?? "";
+  $("handoff-summary").hidden = !handoff.summary;
 }
 
 export function hideCloseConfirm() {
