@@ -226,3 +226,15 @@ async def test_an_agent_sees_a_customer_only_through_a_visible_conversation(live
         await live.http.get(f"/api/v1/customers/{bobs['customer_id']}", headers=alice.headers)
     ).status_code == 404
     assert bob
+
+
+async def test_any_agent_sees_which_colleagues_are_online_to_transfer_to(live: Live) -> None:
+    alice = await live.agent("alice")
+    await live.agent("bruno", skills=("billing",), max_load=3)
+    await live.agent("carl", online=False)
+    await live.agent("sue", role="supervisor")  # type: ignore[arg-type]
+    r = await live.http.get("/api/v1/agents/colleagues", headers=alice.headers)
+    assert r.status_code == 200
+    assert [(c["display_name"], c["skills"], c["max_load"]) for c in r.json()] == [
+        ("bruno", ["billing"], 3)
+    ]

@@ -514,6 +514,25 @@ async def test_the_agent_transfers_to_a_queue_and_sees_why_a_transfer_is_refused
     assert (after["queue"], after["state"]) == ("billing", "queued")
 
 
+async def test_an_agent_hands_a_conversation_to_a_colleague_who_is_online(
+    live: Live, page: Page
+) -> None:
+    inbox = await live.inbox()
+    alice = await live.agent("alice", preferred=1)
+    said = await live.customer_says(inbox, "c1", "Can Bruno call me back?")
+    bruno = await live.agent("bruno", max_load=3)
+    await live.agent("carl", online=False)  # offline: not offered
+    await sign_in(page, live, alice)
+    await open_thread(page, said["conversation_id"])
+    await page.get_by_role("button", name="Transfer…").click()
+    choice = page.get_by_label("Transfer to agent")
+    await expect(choice.locator("option")).to_have_text(["No agent", "bruno (load 0/3)"])
+    await choice.select_option(label="bruno (load 0/3)")
+    await page.get_by_role("button", name="Transfer", exact=True).click()
+    await expect(row(page, said["conversation_id"])).to_have_count(0)
+    assert (await state_of(live, bruno, said["conversation_id"]))["assigned_agent_id"] == bruno.id
+
+
 async def test_a_failed_request_offline_shows_the_banner_not_a_raw_error(
     live: Live, page: Page
 ) -> None:

@@ -104,6 +104,16 @@ async def list_agents(uow: UnitOfWork, actor: Principal) -> list[Agent]:
     return await uow.agents.all()
 
 
+async def colleagues(uow: UnitOfWork, actor: Principal) -> list[Agent]:
+    """The other agents online now: whom anyone may hand a conversation to. Only what
+    a transfer needs is shown of them (api: ColleagueOut), not the whole agent record."""
+    return [
+        a
+        for a in await uow.agents.all()
+        if a.role is Role.AGENT and a.status is AgentStatus.ONLINE and a.id != actor.agent_id
+    ]
+
+
 async def update_agent(
     uow: UnitOfWork, actor: Principal, agent_id: uuid.UUID, changes: AgentChanges, now: datetime
 ) -> Agent:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from threadline.api.schemas import AgentCreate, AgentOut, AgentPatch, StatusIn
 from threadline.api.security import Ctx, CurrentPrincipal
@@ -17,6 +18,30 @@ router = APIRouter(tags=["agents"])
 async def list_agents(ctx: Ctx, principal: CurrentPrincipal) -> list[AgentOut]:
     found = await ctx.tx.read(lambda uow: agents.list_agents(uow, principal))
     return [AgentOut.of(a) for a in found]
+
+
+class ColleagueOut(BaseModel):
+    id: uuid.UUID
+    display_name: str
+    skills: list[str]
+    active_count: int
+    max_load: int = Field(description="A transfer to them is refused at this load.")
+
+
+@router.get("/agents/colleagues", response_model=list[ColleagueOut])
+async def list_colleagues(ctx: Ctx, principal: CurrentPrincipal) -> list[ColleagueOut]:
+    """Any agent: the agents online now, to transfer a conversation to one of them."""
+    found = await ctx.tx.read(lambda uow: agents.colleagues(uow, principal))
+    return [
+        ColleagueOut(
+            id=a.id,
+            display_name=a.display_name,
+            skills=sorted(a.skills),
+            active_count=a.active_count,
+            max_load=a.max_load,
+        )
+        for a in found
+    ]
 
 
 @router.post("/agents", response_model=AgentOut, status_code=201)

@@ -176,7 +176,7 @@ function tabKeys(event) {
 
 // -- conversation actions --------------------------------------------------------
 
-function transferChoices() {
+async function transferChoices() {
   const queues = new Set();
   if (isSupervisor() && state.overview) {
     for (const q of state.overview.queues) queues.add(q.queue);
@@ -186,27 +186,27 @@ function transferChoices() {
     for (const skill of state.me.skills) queues.add(skill);
   }
   $("queue-options").replaceChildren(...[...queues].sort().map((q) => new Option(q)));
-  const canPickAgent = isSupervisor() && state.overview !== null;
-  $("agent-choice").hidden = !canPickAgent;
-  if (canPickAgent) {
-    const holder = state.detail?.conversation.assigned_agent_id;
-    const online = state.overview.agents.filter(
-      (a) => a.role === "agent" && a.status === "online" && a.id !== holder,
-    );
-    $("transfer-agent").replaceChildren(
-      new Option("No agent", ""),
-      ...online.map((a) => new Option(agentChoice(a), a.id)),
-    );
-  }
+  const holder = state.detail?.conversation.assigned_agent_id;
+  // Supervisors know the floor already; agents ask who is online now.
+  const online =
+    isSupervisor() && state.overview !== null
+      ? state.overview.agents.filter((a) => a.role === "agent" && a.status === "online")
+      : await api("/agents/colleagues");
+  const choices = online.filter((a) => a.id !== holder);
+  $("agent-choice").hidden = choices.length === 0;
+  $("transfer-agent").replaceChildren(
+    new Option("No agent", ""),
+    ...choices.map((a) => new Option(agentChoice(a), a.id)),
+  );
 }
 
-function toggleTransfer() {
+async function toggleTransfer() {
   const opening = $("transfer").hidden;
   $("transfer").hidden = !opening;
   $("transfer-toggle").setAttribute("aria-expanded", String(opening));
   if (opening) {
-    transferChoices();
     $("transfer-queue").focus();
+    await transferChoices();
   } else {
     $("transfer-toggle").focus();
   }
@@ -272,11 +272,11 @@ export function moveSelection(step) {
 
 /** Attach the pane's buttons, forms and tabs. */
 export function initPane() {
-  $("transfer-toggle").addEventListener("click", toggleTransfer);
-  $("transfer-cancel").addEventListener("click", toggleTransfer);
+  $("transfer-toggle").addEventListener("click", guard(toggleTransfer));
+  $("transfer-cancel").addEventListener("click", guard(toggleTransfer));
   $("transfer").addEventListener("submit", guard(transfer));
   $("transfer").addEventListener("keydown", (event) => {
-    if (event.key === "Escape") toggleTransfer();
+    if (event.key === "Escape") guard(toggleTransfer)();
   });
   $("set-aside").addEventListener("click", guard(setAside));
   $("close").addEventListener("click", askToClose);
