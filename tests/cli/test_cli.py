@@ -289,3 +289,50 @@ def test_the_demo_names_a_taken_port_instead_of_failing_later(tmp_path: Path) ->
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_inbox_widget_configures_the_chat_and_prints_its_script_tag(database_url: str) -> None:
+    created = run(
+        "inbox", "create", "Site chat", "--channel", "web", "--database-url", database_url
+    )
+    assert created.returncode == 0, created.stderr
+    first = run(
+        "inbox",
+        "widget",
+        "Site chat",
+        "--title",
+        "Acme help",
+        "--origin",
+        "https://shop.example",
+        "--public-url",
+        "https://chat.acme.example/",
+        "--rotate-identity-secret",
+        "--database-url",
+        database_url,
+    )
+    assert first.returncode == 0, first.stderr
+    key = re.search(r'data-key="(wk_[\w-]+)"', first.stdout)
+    assert key is not None, first.stdout
+    assert '<script src="https://chat.acme.example/widget/loader.js"' in first.stdout
+    assert "embeddable on https://shop.example" in first.stdout
+    assert "identity secret (shown once" in first.stdout
+
+    # Unchanged options keep their values; the key never changes.
+    again = run(
+        "inbox", "widget", "Site chat", "--color", "#aa3300", "--database-url", database_url
+    )
+    assert again.returncode == 0, again.stderr
+    assert f'data-key="{key.group(1)}"' in again.stdout
+    assert "'Acme help', embeddable on https://shop.example" in again.stdout
+    assert "identity secret" not in again.stdout
+
+    for args, problem in (
+        (("No such inbox",), "no inbox named 'No such inbox'"),
+        (("Site chat", "--color", "red"), "accent_color is a colour like #1f4fd1"),
+        (("Site chat", "--origin", "shop.example"), "is not an origin like"),
+        (("Site chat", "--origin", "https://a.example", "--any-site"), "contradict"),
+    ):
+        bad = run("inbox", "widget", *args, "--database-url", database_url)
+        assert bad.returncode == 2, (args, bad.stdout)
+        assert problem in bad.stderr
+        assert "Traceback" not in bad.stderr

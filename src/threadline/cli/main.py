@@ -18,6 +18,7 @@ from threadline.cli.classify import classify
 from threadline.cli.failure import classifier_or_fail, fail, settings_or_fail
 from threadline.core.agents import AgentStatus, Role
 from threadline.core.errors import DomainError
+from threadline.core.widgets import Widget
 from threadline.service import agents as agent_service
 from threadline.service import inboxes as inbox_service
 from threadline.service.unit_of_work import Transactor, UnitOfWork
@@ -231,6 +232,54 @@ def inbox_create(
         f"created inbox {created.inbox.name} ({created.inbox.id}) on {created.inbox.channel}"
     )
     typer.echo(f"token (shown once): {created.token}")
+
+
+@inbox_app.command("widget")
+def inbox_widget(
+    name: Annotated[str, typer.Argument(help="The web inbox, by name.")],
+    title: Annotated[str | None, typer.Option(help="The chat panel's title.")] = None,
+    greeting: Annotated[str | None, typer.Option(help="Shown above the messages.")] = None,
+    color: Annotated[str | None, typer.Option(help="Accent colour, like #1f4fd1.")] = None,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(help="A site that may embed the chat (repeat); none given: unchanged."),
+    ] = None,
+    any_site: Annotated[bool, typer.Option(help="Let any site embed the chat.")] = False,
+    rotate_identity_secret: Annotated[
+        bool, typer.Option(help="Make a new secret for signed visitor identities.")
+    ] = False,
+    public_url: Annotated[
+        str, typer.Option(help="Where browsers reach Threadline, for the script tag.")
+    ] = "http://127.0.0.1:8000",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create or change a web inbox's chat widget and print its script tag."""
+    from threadline.api.context import system_clock
+    from threadline.service import widgets
+
+    if any_site and origin:
+        raise fail("--any-site and --origin contradict each other")
+    change = widgets.WidgetChange(
+        title, greeting, color, [] if any_site else (list(origin) if origin else None)
+    )
+
+    async def work(tx: Transactor) -> tuple[Widget, str | None]:
+        now = system_clock()
+        widget = await tx.write(lambda uow: widgets.configure_by_name(uow, name, change, now))
+        if not rotate_identity_secret:
+            return widget, None
+        secret = await tx.write(
+            lambda uow: widgets.rotate_identity_secret(uow, None, widget.inbox_id, now)
+        )
+        return widget, secret
+
+    widget, secret = run_db(_url(database_url), work)
+    base = public_url.rstrip("/")
+    sites = ", ".join(widget.allowed_origins) or "any site"
+    typer.echo(f"widget {widget.key} of {name!r}: {widget.look.title!r}, embeddable on {sites}")
+    typer.echo(f'<script src="{base}/widget/loader.js" data-key="{widget.key}" async></script>')
+    if secret is not None:
+        typer.echo(f"identity secret (shown once; sign visitors' identities with it): {secret}")
 
 
 @app.command()

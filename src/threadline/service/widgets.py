@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from threadline.core.access import Principal, require_role
@@ -61,6 +61,38 @@ async def configure(
     await uow.widgets.save(widget)
     _record(uow, actor, widget, now, identity_secret_rotated=False)
     return widget
+
+
+@dataclass(frozen=True)
+class WidgetChange:
+    """What an operator changes of a widget; None keeps the current (or default) value."""
+
+    title: str | None = None
+    greeting: str | None = None
+    accent_color: str | None = None
+    allowed_origins: list[str] | None = None
+
+
+async def configure_by_name(
+    uow: UnitOfWork, inbox_name: str, change: WidgetChange, now: datetime
+) -> Widget:
+    """The operator's CLI: create or change the widget of the inbox called `inbox_name`."""
+    found = [i for i in await uow.access.list_inboxes() if i.name == inbox_name.strip()]
+    if not found:
+        raise NotFound(f"no inbox named {inbox_name!r}")
+    current = await uow.widgets.for_inbox(found[0].id)
+    look = current.look if current else WidgetLook()
+    look = WidgetLook(
+        change.title if change.title is not None else look.title,
+        change.greeting if change.greeting is not None else look.greeting,
+        change.accent_color if change.accent_color is not None else look.accent_color,
+    )
+    origins = (
+        change.allowed_origins
+        if change.allowed_origins is not None
+        else list(current.allowed_origins if current else ())
+    )
+    return await configure(uow, None, found[0].id, look, origins, now)
 
 
 async def rotate_identity_secret(
