@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     # How often an open WebSocket's token is checked again: a logged-out or expired
     # token stops receiving within this long; each check is one indexed read.
     stream_recheck_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # An online agent whose desks have all been disconnected this long is set away (no
+    # new work; they keep theirs). Four re-checks long, so a connected desk, seen at
+    # every re-check, is never mistaken for a closed one; long enough for a reload or a
+    # short network drop.
+    desk_away_after_seconds: float = Field(default=120.0, gt=0, le=365 * 86400)
     # argon2id cost. The defaults are argon2-cffi's RFC 9106 "low memory" profile
     # (3 passes, 64 MiB); lower them only where hashing speed matters more than
     # resistance to offline guessing, e.g. the test suite.

@@ -8,7 +8,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.clock import FakeClock
-from tests.support.live import Live, Stream, serve
+from tests.support.live import AgentHandle, Live, Stream, serve
 
 
 async def test_an_agent_sees_assignment_and_messages_in_sequence_order(live: Live) -> None:
@@ -130,3 +130,43 @@ async def drain(stream: Stream) -> None:
     """Read frames until the server closes the socket (or 3 s pass without one)."""
     while True:
         await asyncio.wait_for(stream.ws.recv(), 3)
+
+
+async def test_an_agent_whose_desk_is_gone_is_set_away_and_keeps_their_work(
+    database_url: str, clock: FakeClock
+) -> None:
+    async with serve(
+        database_url, clock, stream_recheck_seconds=0.05, desk_away_after_seconds=120
+    ) as live:
+        inbox = await live.inbox()
+        alice = await live.agent("alice")
+        bob = await live.agent("bob", online=False)
+        said = await live.customer_says(inbox, "c1", "Hello?")
+        assert said["assigned_agent_id"] == alice.id
+        await live.set_status(bob, "online")  # bob works through the API: no desk
+        async with live.stream(alice):
+            # Time moves on in steps under the grace, as real time does between
+            # re-checks; each re-check sees the open desk at the new time.
+            for _ in range(5):
+                clock.advance(100)
+                await asyncio.sleep(0.3)
+            assert await status_of(live, alice) == "online"
+        clock.advance(119)
+        await asyncio.sleep(0.3)
+        assert await status_of(live, alice) == "online"  # a reload's worth of grace
+        clock.advance(2)
+        for _ in range(100):
+            if await status_of(live, alice) == "away":
+                break
+            await asyncio.sleep(0.05)
+        assert await status_of(live, alice) == "away"
+        assert await status_of(live, bob) == "online"
+        held = await live.conversation(alice, said["conversation_id"])
+        assert held["conversation"]["assigned_agent_id"] == alice.id  # she keeps her work
+        events = await live.tx.read(lambda uow: uow.events.after(0, limit=1000))
+        [away] = [e for e in events if e.type == "agent.status_changed" and e.actor == "system"]
+        assert away.payload == {"from": "online", "to": "away", "cause": "desk_disconnected"}
+
+
+async def status_of(live: Live, agent: AgentHandle) -> str:
+    return str((await live.http.get("/api/v1/me", headers=agent.headers)).json()["status"])

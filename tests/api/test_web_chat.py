@@ -348,6 +348,9 @@ async def test_a_signed_identity_proves_nothing_after_it_expires(live: Live) -> 
     detail = await live.conversation(alice, conv["id"])
     assert detail["conversation"]["session_seq"] == 2
     assert detail["conversation"]["verification"] == "anonymous"
+    # The visitor's thread says where the new session began.
+    first, second = (await thread(live, visitor))["messages"]
+    assert first["session_id"] != second["session_id"]
 
 
 async def test_a_name_given_after_the_chat_began_names_the_customer(live: Live) -> None:

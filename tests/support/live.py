@@ -182,7 +182,9 @@ async def serve(database_url: str, clock: FakeClock, **overrides: Any) -> AsyncI
         routing_interval_seconds=3600,
         # Timers fire within a tick of the test moving the clock past them.
         timer_interval_seconds=0.05,
-        **overrides,
+        # Tests move the fake clock by hours while desks are connected (heartbeats run
+        # on real time): presence is tested on its own, with its own setting.
+        **{"desk_away_after_seconds": 365 * 86400, **overrides},
     )
     app = create_app(settings, clock=clock)
     server = uvicorn.Server(

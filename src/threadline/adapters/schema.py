@@ -58,6 +58,9 @@ agents = sa.Table(
     # so that two routers can never push an agent past their limit.
     sa.Column("active_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_assigned_at", UTCDateTime, nullable=True),
+    # When a desk (a live WebSocket) of this agent was last known connected; null for an
+    # agent who never had one (API-only use), whom presence never sets away.
+    sa.Column("desk_seen_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.CheckConstraint("active_count >= 0", name="active_nonnegative"),
     sa.CheckConstraint(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from threadline.adapters.passwords import hash_password
 from threadline.core.access import Principal, require_role
@@ -213,3 +213,34 @@ async def set_status(
     elif active:
         await route_waiting(uow, now, skills={c.skill for c in active})
     return agent
+
+
+async def seen_at_desk(uow: UnitOfWork, agent_id: uuid.UUID, now: datetime) -> None:
+    """A desk of this agent is connected now (its stream says so on connect and at each
+    token re-check)."""
+    await uow.agents.seen_at_desk(agent_id, now)
+
+
+async def step_away_from_empty_desks(uow: UnitOfWork, now: datetime, grace: timedelta) -> int:
+    """Set away the online agents whose desks have all been gone for `grace`.
+
+    An agent who closes the tab without signing out would otherwise stay online, and
+    routing would keep handing them customers nobody answers. Away takes no new work
+    and keeps what they hold: a dropped laptop lid or a network blip longer than the
+    grace costs no conversation, and the agent comes back to it. Agents who never had
+    a desk (API clients) are left alone."""
+    gone = await uow.agents.online_away_from_desk(now - grace)
+    for agent in gone:
+        agent.status = AgentStatus.AWAY
+        agent.status_since = now
+        await uow.agents.update(agent)
+        uow.record(
+            Event(
+                EventType.AGENT_STATUS,
+                now,
+                ACTOR_SYSTEM,
+                agent_id=agent.id,
+                payload={"from": "online", "to": "away", "cause": "desk_disconnected"},
+            )
+        )
+    return len(gone)

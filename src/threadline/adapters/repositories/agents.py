@@ -56,6 +56,19 @@ class AgentRepository:
     async def all(self) -> list[Agent]:
         return await self._load(sa.true())
 
+    async def seen_at_desk(self, agent_id: uuid.UUID, now: datetime) -> None:
+        await self._conn.execute(
+            agents.update().where(agents.c.id == agent_id).values(desk_seen_at=now)
+        )
+
+    async def online_away_from_desk(self, since: datetime) -> list[Agent]:
+        """Online agents who had a desk and have not been seen at it since `since`."""
+        return await self._load(
+            (agents.c.status == str(AgentStatus.ONLINE))
+            & agents.c.desk_seen_at.is_not(None)
+            & (agents.c.desk_seen_at < since)
+        )
+
     async def update(self, agent: Agent) -> None:
         await self._conn.execute(
             agents.update()

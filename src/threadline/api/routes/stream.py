@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from threadline.adapters.repositories.events import StoredEvent
 from threadline.adapters.stream import TooFarBehind, for_principal
-from threadline.api.context import ws_ctx
+from threadline.api.context import AppContext, ws_ctx
 from threadline.api.websocket import close, pump
-from threadline.service import auth
+from threadline.service import agents, auth
 
 router = APIRouter(tags=["stream"])
 
@@ -70,7 +71,11 @@ async def stream(websocket: WebSocket) -> None:
 
         async def still_valid() -> bool:
             found = await ctx.tx.read(lambda uow: auth.principal_for(uow, token, ctx.now()))
+            if found is not None:
+                await _seen(ctx, principal.agent_id)
             return found is not None
+
+        await _seen(ctx, principal.agent_id)
 
         await pump(
             websocket,
@@ -92,6 +97,11 @@ def _parse_hello(data: Any) -> tuple[str | None, int | None]:
     if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
         return None, None
     return token, after
+
+
+async def _seen(ctx: AppContext, agent_id: uuid.UUID) -> None:
+    """The desk is connected: presence (agents.step_away_from_empty_desks) counts on it."""
+    await ctx.tx.write(lambda uow: agents.seen_at_desk(uow, agent_id, ctx.now()))
 
 
 def _render(event: StoredEvent) -> str:

@@ -73,6 +73,9 @@ class SessionOut(BaseModel):
 class WidgetMessageOut(BaseModel):
     id: uuid.UUID
     seq: int
+    session_id: uuid.UUID = Field(
+        description="Changes when the chat was closed and the visitor wrote again."
+    )
     direction: Direction
     sender: Literal["you", "agent", "bot", "system"]
     sender_name: str | None
@@ -211,6 +214,7 @@ def _message_out(m: Message, visitor: Visitor, names: dict[uuid.UUID, str]) -> W
     return WidgetMessageOut(
         id=m.id,
         seq=m.seq,
+        session_id=m.session_id,
         direction=m.direction,
         sender=sender,
         sender_name=names.get(m.sender_agent_id) if m.sender_agent_id else None,
