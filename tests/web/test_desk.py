@@ -157,6 +157,14 @@ async def test_the_agent_replies_and_the_customer_s_next_message_arrives_live(
 
     await live.customer_says(inbox, "c1", "The visa ending 4242")
     await expect(page.locator("#thread li.inbound").last).to_contain_text("The visa ending 4242")
+    # Right-to-left text keeps its direction in the thread and the list.
+    await live.customer_says(inbox, "c1", "وين طلبي؟ order 4411")
+    last = page.locator("#thread li.inbound .text").last
+    await expect(last).to_have_text("وين طلبي؟ order 4411")
+    await expect(last).to_have_attribute("dir", "auto")
+    await expect(row(page, said["conversation_id"]).locator(".preview bdi")).to_have_text(
+        "وين طلبي؟ order 4411"
+    )
 
 
 async def test_customer_html_is_shown_as_text_and_never_runs(live: Live, page: Page) -> None:
@@ -401,6 +409,10 @@ async def test_the_thread_names_the_customer_and_says_how_sure_we_are_of_who_the
     await web.click()
     await expect(badge).to_have_text("Anonymous")
     await expect(note).to_be_visible()
+    # An anonymous web visitor: a short label, the same in the list and the thread.
+    label = f"Web visitor {visitor.customer_id[:6]}"
+    await expect(web.locator("strong")).to_have_text(label)
+    await expect(page.locator("#thread-title")).to_have_text(label)
 
 
 async def test_what_the_bot_learned_is_shown_above_the_thread(live: Live, page: Page) -> None:

@@ -320,10 +320,14 @@ async def test_a_visitor_and_an_agent_chat_end_to_end(chat: Chat, browser: Brows
         await expect(row).to_have_count(0)
         ended = frame.get_by_text("This conversation has been closed")
         await expect(ended).to_be_visible()
-        # Writing again reopens the same thread.
+        header = frame.get_by_text("You're chatting with alice")
+        await expect(header).to_be_hidden()  # nobody is, once it is closed
+        # Writing again reopens the same thread, as a new session, marked as such.
         await say(frame, "One more thing: do you ship to Norway?")
         await expect(ended).to_be_hidden()
         await expect(row).to_contain_text("do you ship to Norway?")
+        await expect(mine(frame).last).to_have_class(re.compile(r"\bnew-session\b"))
+        await expect(header).to_be_hidden()  # alice answered the last session, not this one
 
 
 @SQLITE_ONLY

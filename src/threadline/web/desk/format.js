@@ -45,13 +45,20 @@ export const statusLabel = (status) => STATUS[status] ?? status;
 
 /** A summary's customer: their name, else the channel they wrote on (no address there). */
 export function summaryCustomer(summary) {
-  return summary.customer_name || `Customer · ${summary.channel}`;
+  if (summary.customer_name) return summary.customer_name;
+  if (summary.channel === "web") return webVisitor(summary.customer_id);
+  return `Customer · ${summary.channel}`;
 }
+
+// An anonymous web visitor's address is a long random id: a short, stable label tells
+// two of them apart in the list, the thread and the floor alike.
+const webVisitor = (customerId) => `Web visitor ${String(customerId).slice(0, 6)}`;
 
 /** A customer record: their name, else their address on the conversation's channel. */
 export function customerLabel(customer, channel) {
   if (customer?.display_name) return customer.display_name;
   const identities = customer?.identities ?? [];
+  if (customer?.id && identities.some((i) => i.channel === "web")) return webVisitor(customer.id);
   const address = (identities.find((i) => i.channel === channel) ?? identities[0])?.address;
   return address || `Customer · ${channel}`;
 }

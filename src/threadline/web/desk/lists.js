@@ -47,7 +47,9 @@ function fill(button, c) {
   if (c.last_message) {
     // The summary does not say which agent wrote it, so not "You".
     const who = previewSender(c.last_message);
-    parts.push(el("span", { className: "preview", text: who + c.last_message.preview }));
+    const preview = el("span", { className: "preview" }, who);
+    preview.append(el("bdi", { text: c.last_message.preview })); // its own direction
+    parts.push(preview);
   }
   if (c.respond_by && c.waiting_on === "agent" && c.state === "assigned") {
     const due = el("span", { className: "due" });

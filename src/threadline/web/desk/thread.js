@@ -34,7 +34,9 @@ function messageItem(m, customer) {
   item.dataset.id = m.id;
   item.dataset.seq = String(m.seq);
   if (m.direction === "outbound" && m.delivery_status === "failed") item.classList.add("failed");
-  item.append(meta(m, customer), el("span", { className: "text", text: m.text }));
+  // dir=auto: Arabic or Hebrew text runs right to left, whatever the desk's language.
+  const text = el("span", { className: "text", text: m.text, attrs: { dir: "auto" } });
+  item.append(meta(m, customer), text);
   return item;
 }
 

@@ -73,6 +73,7 @@ function build() {
   who.className = "who";
   const text = document.createElement("p");
   text.className = "text";
+  text.dir = "auto"; // right-to-left scripts run right to left
   const meta = document.createElement("span");
   meta.className = "meta";
   const time = document.createElement("time");
@@ -103,8 +104,16 @@ function fill(li, item, previous, statusText) {
   setText(who, name);
   // The name shows above the first of a run of messages from one sender; screen readers
   // always hear it.
+  // A chat closed and begun again: a divider where the new session starts.
+  const newSession = Boolean(
+    previous?.session_id && item.session_id && previous.session_id !== item.session_id,
+  );
+  li.classList.toggle("new-session", newSession);
   const sameSender =
-    previous && previous.sender === item.sender && previous.sender_name === item.sender_name;
+    !newSession &&
+    previous &&
+    previous.sender === item.sender &&
+    previous.sender_name === item.sender_name;
   who.classList.toggle("visually-hidden", item.sender === "you" || Boolean(sameSender));
   setText(text, item.text ?? "");
   time.dateTime = item.created_at ?? "";
@@ -150,7 +159,7 @@ export function render() {
   $("prechat").hidden = Boolean(
     state.identity || state.named || state.token || items.length || state.identityFailed,
   );
-  $("agent").hidden = !state.agentName;
+  $("agent").hidden = !state.agentName || state.closed;
   setText($("agent"), state.agentName ? `You're chatting with ${state.agentName}` : "");
   if (atBottom) log.scrollTop = log.scrollHeight;
 }
@@ -159,9 +168,13 @@ export function render() {
 // they can see it, and tell the launcher the unread count when it changes.
 export function afterChange(scroll = false) {
   const fromAgents = [...state.items.values()].filter(fromAgent).sort((a, b) => a.seq - b.seq);
-  const lastAgentName = fromAgents.filter((m) => m.sender === "agent" && m.sender_name).at(-1)
-    ?.sender_name;
-  if (lastAgentName) state.agentName = lastAgentName;
+  // Only who answered in this session: after a transfer or a close, an earlier agent's
+  // name would promise someone who is no longer there.
+  const session = ordered().findLast((m) => m.session_id)?.session_id;
+  const lastAgentName = fromAgents
+    .filter((m) => m.sender === "agent" && m.sender_name && m.session_id === session)
+    .at(-1)?.sender_name;
+  state.agentName = lastAgentName ?? null;
   render();
   if (scroll) $("log").scrollTop = $("log").scrollHeight;
   const lastAgent = fromAgents.at(-1)?.seq ?? 0;
