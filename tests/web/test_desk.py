@@ -460,11 +460,13 @@ async def test_an_inactive_conversation_hides_the_reply_box_and_closing_asks_to_
     alice = await live.agent("alice")
     said = await live.customer_says(inbox, "c1", "I'll check and come back")
     conversation_id = said["conversation_id"]
-    await live.reply(alice, conversation_id, "Sure, take your time")  # now waiting on them
     await sign_in(page, live, alice)
     await open_thread(page, conversation_id)
+    set_aside = page.get_by_role("button", name="Mark inactive")
+    await expect(set_aside).to_be_hidden()  # the customer is waiting for an answer
+    await live.reply(alice, conversation_id, "Sure, take your time")  # now waiting on them
 
-    await page.get_by_role("button", name="Mark inactive").click()
+    await set_aside.click()
     await expect(page.locator(f'#inactive button[data-id="{conversation_id}"]')).to_be_visible()
     await expect(page.get_by_label("Reply")).to_be_hidden()
     await expect(page.locator("#compose-note")).to_have_text(

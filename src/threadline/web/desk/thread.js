@@ -108,7 +108,9 @@ function permissions(c) {
   return {
     reply: mine,
     close: manage && c.state !== "closed",
-    setAside: manage && c.state === "assigned",
+    // Setting aside frees the slot of a customer who has gone quiet; one waiting for
+    // an answer must get it first (the server refuses with 409).
+    setAside: manage && c.state === "assigned" && c.waiting_on !== "agent",
     // The server transfers only assigned or queued conversations.
     transfer: manage && (c.state === "assigned" || c.state === "queued"),
   };
