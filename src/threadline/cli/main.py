@@ -289,7 +289,9 @@ def demo(
     database_url: Annotated[
         str, typer.Option("--database-url", help="The demo's own database, never your real one.")
     ] = "sqlite+aiosqlite:///./threadline-demo.db",
-    customers_per_minute: Annotated[float, typer.Option(min=0, max=600)] = 6.0,
+    # Nobody answers them but you: more than a couple a minute buries a newcomer's own
+    # web chat under a queue within minutes.
+    customers_per_minute: Annotated[float, typer.Option(min=0, max=600)] = 2.0,
 ) -> None:
     """Start the service with demo agents and a stream of simulated customers."""
     from threadline.demo import run_demo
