@@ -1,4 +1,5 @@
-"""Pumping a stream subscription down a WebSocket: shared by agents' and visitors' streams."""
+"""A stream subscription over a WebSocket, shared by agents' and visitors' streams: the
+hello that opens it, then pumping its events down."""
 
 from __future__ import annotations
 
@@ -6,11 +7,41 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
 from threadline.adapters.repositories.events import StoredEvent
 from threadline.adapters.stream import Signal, Subscription
+
+# Long enough for a slow mobile network to send one frame, short enough that idle
+# unauthenticated sockets do not pile up.
+HELLO_TIMEOUT = 10.0
+
+
+async def receive_hello(websocket: WebSocket) -> tuple[str, int | None] | None:
+    """The client's `{"type": "hello", "token", "after"?}`: its token and resume position.
+    Anything else closes the socket with 4400 and gives None."""
+    try:
+        data = json.loads(await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT))
+    except (TimeoutError, ValueError, WebSocketDisconnect, KeyError, RuntimeError):
+        await close(websocket, 4400, "expected a hello frame")
+        return None
+    hello = _parse_hello(data)
+    if hello is None:
+        await close(websocket, 4400, "hello needs a token and an optional integer 'after'")
+    return hello
+
+
+def _parse_hello(data: Any) -> tuple[str, int | None] | None:
+    if not isinstance(data, dict) or data.get("type") != "hello":
+        return None
+    token, after = data.get("token"), data.get("after")
+    if not isinstance(token, str) or not token or len(token) > 200:
+        return None
+    if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
+        return None
+    return token, after
 
 
 async def pump(

@@ -12,40 +12,27 @@ with the last seq you saw; nothing is lost).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
-from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 
 from threadline.adapters.repositories.events import StoredEvent
 from threadline.adapters.stream import TooFarBehind, for_principal
 from threadline.api.context import AppContext, ws_ctx
-from threadline.api.websocket import close, pump
+from threadline.api.websocket import close, pump, receive_hello
 from threadline.service import agents, auth
 
 router = APIRouter(tags=["stream"])
-
-# Long enough for a slow mobile network to send one frame, short enough that idle
-# unauthenticated sockets do not pile up.
-HELLO_TIMEOUT = 10.0
 
 
 @router.websocket("/stream")
 async def stream(websocket: WebSocket) -> None:
     ctx = ws_ctx(websocket)
     await websocket.accept()
-    try:
-        hello = await asyncio.wait_for(websocket.receive_text(), timeout=HELLO_TIMEOUT)
-        data = json.loads(hello)
-    except (TimeoutError, ValueError, WebSocketDisconnect, KeyError, RuntimeError):
-        await close(websocket, 4400, "expected a hello frame")
+    hello = await receive_hello(websocket)
+    if hello is None:
         return
-    token, after = _parse_hello(data)
-    if token is None:
-        await close(websocket, 4400, "hello needs a token and an optional integer 'after'")
-        return
+    token, after = hello
     principal = await ctx.tx.read(lambda uow: auth.principal_for(uow, token, ctx.now()))
     if principal is None:
         await close(websocket, 4401, "invalid or expired token")
@@ -86,17 +73,6 @@ async def stream(websocket: WebSocket) -> None:
         )
     finally:
         ctx.stream.unsubscribe(sub)
-
-
-def _parse_hello(data: Any) -> tuple[str | None, int | None]:
-    if not isinstance(data, dict) or data.get("type") != "hello":
-        return None, None
-    token, after = data.get("token"), data.get("after")
-    if not isinstance(token, str) or not token or len(token) > 200:
-        return None, None
-    if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
-        return None, None
-    return token, after
 
 
 async def _seen(ctx: AppContext, agent_id: uuid.UUID) -> None:

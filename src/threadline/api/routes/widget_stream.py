@@ -18,7 +18,7 @@ import asyncio
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Query, Request, WebSocket
 from pydantic import BaseModel, Field
 
 from threadline.adapters.repositories.events import StoredEvent
@@ -26,15 +26,13 @@ from threadline.adapters.stream import Signal, Subscription, TooFarBehind
 from threadline.api.context import AppContext, ws_ctx
 from threadline.api.routes.widget import CurrentVisitor
 from threadline.api.security import Ctx
-from threadline.api.websocket import close, pump
+from threadline.api.websocket import close, pump, receive_hello
 from threadline.core.errors import Unauthenticated
 from threadline.core.widgets import Visitor
 from threadline.service import visitors
 
 router = APIRouter(tags=["web chat"], prefix="/widget")
 
-# As the agents' stream: time for a slow phone network to send one frame.
-HELLO_TIMEOUT = 10.0
 # Under the 30-60 s idle timeouts of common proxies and load balancers, so a held poll
 # is answered before something in between gives up on it.
 MAX_WAIT = 25.0
@@ -120,20 +118,10 @@ async def _disconnected(request: Request) -> None:
 async def stream(websocket: WebSocket) -> None:
     ctx = ws_ctx(websocket)
     await websocket.accept()
-    try:
-        hello = json.loads(await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT))
-    except (TimeoutError, ValueError, WebSocketDisconnect, RuntimeError):
-        await close(websocket, 4400, "expected a hello frame")
+    hello = await receive_hello(websocket)
+    if hello is None:
         return
-    token = hello.get("token") if isinstance(hello, dict) else None
-    after = hello.get("after") if isinstance(hello, dict) else None
-    if (
-        not isinstance(token, str)
-        or not 0 < len(token) <= 200
-        or (after is not None and (isinstance(after, bool) or not isinstance(after, int)))
-    ):
-        await close(websocket, 4400, "hello needs a token and an optional integer 'after'")
-        return
+    token, after = hello
     try:
         visitor = await ctx.tx.read(lambda uow: visitors.authenticate(uow, token, ctx.now()))
         sub = await _subscribe(ctx, visitor, after)
