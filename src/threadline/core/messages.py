@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from threadline.core.classify import MessageKind
@@ -85,3 +85,6 @@ class Message:
     external_id: str | None = None
     # Inbound only: what the message meant for the workflow (DESIGN.md §5).
     kind: MessageKind | None = None
+
+    def with_status(self, status: DeliveryStatus, at: datetime) -> Message:
+        return replace(self, delivery_status=status, status_updated_at=at)

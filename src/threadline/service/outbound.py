@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from threadline.core.conversations import Conversation
 from threadline.core.errors import NotFound
 from threadline.core.events import Event, EventType
 from threadline.core.inboxes import Inbox
@@ -46,14 +47,27 @@ async def report_status(
     await uow.messages.set_status(msg.id, status, now)
     conv = await uow.conversations.get(msg.conversation_id)
     assert conv is not None
+    record_status(uow, conv, msg, status, now, actor)
+    return msg.with_status(status, now)
+
+
+def record_status(
+    uow: UnitOfWork,
+    conv: Conversation,
+    msg: Message,
+    status: DeliveryStatus,
+    now: datetime,
+    actor: str,
+) -> None:
+    """The event of an outbound message's new delivery status, for the desk that holds
+    the conversation (its owner's, while inactive), else its sender's."""
     uow.record(
         Event(
             EventType.DELIVERY_STATUS,
             now,
             actor,
-            conversation_id=msg.conversation_id,
-            agent_id=conv.assigned_agent_id or msg.sender_agent_id,
+            conversation_id=conv.id,
+            agent_id=conv.holder or msg.sender_agent_id,
             payload={"message_id": str(msg.id), "status": str(status)},
         )
     )
-    return Message(**{**msg.__dict__, "delivery_status": status, "status_updated_at": now})

@@ -25,11 +25,11 @@ from threadline.core.errors import (
     NotFound,
     Unauthenticated,
 )
-from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
+from threadline.core.events import ACTOR_CUSTOMER, EventType
 from threadline.core.messages import DeliveryStatus, Message
 from threadline.core.verification import Verification
 from threadline.core.widgets import Visitor, Widget, identity_from_claims, is_widget_key
-from threadline.service import inbound
+from threadline.service import inbound, outbound
 from threadline.service.unit_of_work import UnitOfWork
 
 # How long a browser keeps its thread without coming back. Customers return to a web
@@ -144,11 +144,11 @@ async def thread(uow: UnitOfWork, visitor: Visitor, after_seq: int, now: datetim
             to=DeliveryStatus.DELIVERED,
             at=now,
         )
-        _status_events(uow, conv, moved, DeliveryStatus.DELIVERED, now)
+        for m in moved:
+            outbound.record_status(uow, conv, m, DeliveryStatus.DELIVERED, now, ACTOR_CUSTOMER)
         delivered = {m.id for m in moved}
         found = [
-            _with_status(m, DeliveryStatus.DELIVERED, now) if m.id in delivered else m
-            for m in found
+            m.with_status(DeliveryStatus.DELIVERED, now) if m.id in delivered else m for m in found
         ]
     names = {}
     for agent_id in {m.sender_agent_id for m in found if m.sender_agent_id is not None}:
@@ -200,7 +200,8 @@ async def read(uow: UnitOfWork, visitor: Visitor, up_to_seq: int, now: datetime)
         to=DeliveryStatus.READ,
         at=now,
     )
-    _status_events(uow, conv, moved, DeliveryStatus.READ, now)
+    for m in moved:
+        outbound.record_status(uow, conv, m, DeliveryStatus.READ, now, ACTOR_CUSTOMER)
 
 
 async def conversation_of(uow: UnitOfWork, visitor: Visitor) -> Conversation | None:
@@ -262,30 +263,6 @@ async def _started(uow: UnitOfWork, token: str, visitor: Visitor) -> Started:
 def _clean_name(name: str | None) -> str | None:
     cleaned = (name or "").strip()
     return cleaned[:128] or None
-
-
-def _with_status(message: Message, status: DeliveryStatus, now: datetime) -> Message:
-    return Message(**{**message.__dict__, "delivery_status": status, "status_updated_at": now})
-
-
-def _status_events(
-    uow: UnitOfWork,
-    conv: Conversation,
-    moved: list[Message],
-    status: DeliveryStatus,
-    now: datetime,
-) -> None:
-    for message in moved:
-        uow.record(
-            Event(
-                EventType.DELIVERY_STATUS,
-                now,
-                ACTOR_CUSTOMER,
-                conversation_id=conv.id,
-                agent_id=conv.holder or message.sender_agent_id,
-                payload={"message_id": str(message.id), "status": str(status)},
-            )
-        )
 
 
 # What a visitor hears of their conversation, by event type: the rest (routing,
