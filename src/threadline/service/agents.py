@@ -177,10 +177,8 @@ async def set_status(
         raise NotFound("no such agent", agent_id=str(agent_id))
     if agent.status is status:
         return agent
-    previous = agent.status
-    agent.status = status
-    agent.status_since = now
-    await uow.agents.update(agent)
+    actor_name = actor_agent(actor.agent_id)
+    await _change_status(uow, agent, status, now, actor_name)
     if status is AgentStatus.OFFLINE:
         # The update waited for any transaction that was assigning this agent a
         # conversation (its slot claim holds the agent row); what it assigned committed
@@ -188,16 +186,6 @@ async def set_status(
         known = {c.id for c in held}
         held += [c for c in await uow.conversations.held_by(agent_id) if c.id not in known]
     active = [c for c in held if c.state is ConversationState.ASSIGNED]
-    actor_name = actor_agent(actor.agent_id)
-    uow.record(
-        Event(
-            EventType.AGENT_STATUS,
-            now,
-            actor_name,
-            agent_id=agent.id,
-            payload={"from": str(previous), "to": str(status)},
-        )
-    )
     for conv in held:
         if conv.state is ConversationState.ASSIGNED:
             conv.requeue(now, actor=actor_name, cause="agent_offline")
@@ -231,16 +219,25 @@ async def step_away_from_empty_desks(uow: UnitOfWork, now: datetime, grace: time
     a desk (API clients) are left alone."""
     gone = await uow.agents.online_away_from_desk(now - grace)
     for agent in gone:
-        agent.status = AgentStatus.AWAY
-        agent.status_since = now
-        await uow.agents.update(agent)
-        uow.record(
-            Event(
-                EventType.AGENT_STATUS,
-                now,
-                ACTOR_SYSTEM,
-                agent_id=agent.id,
-                payload={"from": "online", "to": "away", "cause": "desk_disconnected"},
-            )
+        await _change_status(
+            uow, agent, AgentStatus.AWAY, now, ACTOR_SYSTEM, cause="desk_disconnected"
         )
     return len(gone)
+
+
+async def _change_status(
+    uow: UnitOfWork,
+    agent: Agent,
+    status: AgentStatus,
+    now: datetime,
+    actor: str,
+    *,
+    cause: str | None = None,
+) -> None:
+    payload = {"from": str(agent.status), "to": str(status)}
+    if cause is not None:
+        payload["cause"] = cause
+    agent.status = status
+    agent.status_since = now
+    await uow.agents.update(agent)
+    uow.record(Event(EventType.AGENT_STATUS, now, actor, agent_id=agent.id, payload=payload))
