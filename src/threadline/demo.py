@@ -1,5 +1,6 @@
 """`threadline demo`: the service on a demo database, with agents to log in as and a
-stream of simulated customers who write in, and answer agents, through the API channel.
+stream of simulated customers who write in, and answer agents, through the API channel,
+and over SMS and WhatsApp through the fake provider (demo_channels).
 
 The customers go through the public HTTP API exactly as a business's back end would,
 so everything an agent sees in the demo is the real pipeline at work.
@@ -11,18 +12,21 @@ import asyncio
 import contextlib
 import os
 import random
+import socket
 import uuid
 from dataclasses import dataclass, field
 
 import httpx
 import uvicorn
 
+from threadline import demo_channels
 from threadline.adapters.database import Database
 from threadline.api.app import create_app
 from threadline.api.context import system_clock
 from threadline.core.agents import Role
 from threadline.core.canned import new_canned
 from threadline.core.widgets import WidgetLook
+from threadline.fakeprovider.handle import FakeProvider
 from threadline.service import agents, inboxes, widgets
 from threadline.service.unit_of_work import Transactor, UnitOfWork
 from threadline.settings import Settings
@@ -178,13 +182,39 @@ async def simulate(base_url: str, tokens: dict[str, str], per_minute: float) -> 
 
 
 async def run_demo(database_url: str, host: str, port: int, per_minute: float) -> None:
+    if port == 0:
+        with socket.socket() as probe:  # the fake provider must know where to post
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    made_up = demo_channels.DemoSecrets()
+    async with demo_channels.fake_provider(f"http://{host}:{port}", made_up) as fake:
+        await _run(database_url, host, port, per_minute, fake, made_up)
+
+
+async def _run(
+    database_url: str,
+    host: str,
+    port: int,
+    per_minute: float,
+    fake: FakeProvider,
+    made_up: demo_channels.DemoSecrets,
+) -> None:
     password = os.environ.get("THREADLINE_DEMO_PASSWORD", "threadline-demo")
     db = Database(database_url)
     try:
         tokens, widget_key = await seed(Transactor(db), password)
+        await demo_channels.seed(Transactor(db), made_up)
     finally:
         await db.dispose()
-    settings = Settings(database_url=database_url, host=host, port=port)
+    settings = Settings(
+        database_url=database_url,
+        host=host,
+        port=port,
+        public_url=f"http://{host}:{port}",
+        channel_secrets=made_up.environment(),
+        twilio_api_base=fake.base_url,
+        meta_graph_base=fake.base_url,
+    )
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings),
@@ -219,11 +249,22 @@ async def run_demo(database_url: str, host: str, port: int, per_minute: float) -
         '-d \'{"customer": {"address": "me"}, "text": "Where is my order?"}\''
     )
     print(f"Chat as a web visitor yourself: {base}/widget/demo.html?key={widget_key}")
+    print(
+        f"SMS and WhatsApp customers write in through the fake provider at {fake.base_url} "
+        "(it plays Twilio and Meta). Text in as an SMS customer yourself:\n"
+        f"  curl -s {fake.base_url}/_fake/inbound/twilio -H 'content-type: application/json' "
+        f'-d \'{{"from": "+15557650000", "to": "{demo_channels.SMS_NUMBER}", '
+        '"body": "Hi, where is my order?"}\''
+    )
     print(f"Simulated customers: about {per_minute:g} new conversations a minute. Ctrl-C stops.")
-    sim = asyncio.create_task(simulate(base, tokens, per_minute))
+    sims = [
+        asyncio.create_task(simulate(base, tokens, per_minute / 2)),
+        asyncio.create_task(demo_channels.simulate(fake, per_minute / 2)),
+    ]
     try:
         await serving
     finally:
-        sim.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sim
+        for sim in sims:
+            sim.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sim

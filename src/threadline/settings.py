@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +20,8 @@ class Settings(BaseSettings):
     # Large enough for any chat message with metadata; small enough that a flood of huge
     # bodies cannot exhaust memory before validation runs.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Providers batch events: Meta's webhooks can carry up to 1,000 of them in 3 MB.
+    webhook_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     token_ttl_hours: float = Field(default=12.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     # How often the live stream looks at the event log when nothing in this process
@@ -43,12 +47,49 @@ class Settings(BaseSettings):
     # resistance to offline guessing, e.g. the test suite.
     password_time_cost: int = Field(default=3, ge=1, le=20)
     password_memory_kib: int = Field(default=65536, ge=1024, le=4 * 1024 * 1024)
+    # Where providers reach this service from the internet (https://chat.example.com):
+    # status callbacks are addressed to it, and Twilio signs the URL it called, which
+    # behind a proxy is not the one this process sees. None: the request's own URL.
+    public_url: str | None = None
+    # Provider APIs; tests and the demo point them at the fake provider on loopback.
+    twilio_api_base: str = "https://api.twilio.com"
+    meta_graph_base: str = "https://graph.facebook.com"
+    meta_graph_version: str = "v24.0"
+    rbm_api_base: str = "https://rcsbusinessmessaging.googleapis.com"
+    rbm_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL)
+    apple_gateway_base: str = "https://mspgw.push.apple.com"
+    # How often the outbox is looked at for due messages when nothing in this process
+    # has just queued one: the worst-case delay of a retry, not of a fresh reply (a
+    # commit wakes the worker at once).
+    outbox_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    # A claimed message's lease: longer than a send can take (the HTTP timeout below,
+    # plus recording it), so no live worker's send is ever taken over.
+    outbox_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # How long a provider may take to answer one send: providers answer in well under a
+    # second; past this the outcome is unknown (core.outbox).
+    provider_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    # Sends in flight at once per process: enough to keep a provider busy, few enough to
+    # stay inside every provider's per-number rate limit.
+    outbox_concurrency: int = Field(default=16, ge=1, le=256)
+    outbox_max_attempts: int = Field(default=12, ge=1, le=100)
+    outbox_backoff_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    outbox_backoff_cap_seconds: float = Field(default=300.0, gt=0, le=86400)
+    # THREADLINE_SECRET_<NAME>_<PART>, collected from the environment (see
+    # docs/channels/): provider tokens and app secrets, which never enter the database.
+    channel_secrets: dict[str, str] = Field(default_factory=dict)
     log_level: str = "info"
     # Extra or replacement lexicons for the message classifier (*.toml, one language
     # each; see src/threadline/lexicons/). None: the shipped English and Spanish.
     lexicons_dir: Path | None = None
 
 
+SECRET_PREFIX = "THREADLINE_SECRET_"  # noqa: S105 (a name)
+
+
+def secrets_from(environ: Mapping[str, str]) -> dict[str, str]:
+    return {k[len(SECRET_PREFIX) :]: v for k, v in environ.items() if k.startswith(SECRET_PREFIX)}
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return Settings(channel_secrets=secrets_from(os.environ))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -173,7 +174,9 @@ class Stream:
 
 
 @contextlib.asynccontextmanager
-async def serve(database_url: str, clock: FakeClock, **overrides: Any) -> AsyncIterator[Live]:
+async def serve(
+    database_url: str, clock: FakeClock, *, port: int = 0, **overrides: Any
+) -> AsyncIterator[Live]:
     settings = Settings(
         database_url=database_url,
         # Fast polling so cross-process tests do not wait; no periodic routing so that
@@ -191,7 +194,7 @@ async def serve(database_url: str, clock: FakeClock, **overrides: Any) -> AsyncI
         uvicorn.Config(
             app,
             host="127.0.0.1",
-            port=0,
+            port=port,
             log_level="warning",
             lifespan="on",
             # A web chat's long poll held open must not stall the test's teardown.
@@ -220,3 +223,12 @@ async def serve(database_url: str, clock: FakeClock, **overrides: Any) -> AsyncI
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a server whose URL must be known
+    before it starts (providers' webhooks are addressed to it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -238,6 +238,82 @@ visitor_sessions = sa.Table(
     sa.Index("ix_visitor_sessions_customer_id", "customer_id"),
 )
 
+# How an inbox reaches its provider (adapters.providers): which provider, the account
+# and the business's address there (the number, page or agent webhooks name), and the
+# name of the secrets the environment holds for it. Secrets never enter the database.
+channel_connections = sa.Table(
+    "channel_connections",
+    metadata,
+    sa.Column("inbox_id", Id, sa.ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("account", sa.String(128), nullable=False),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("secret_name", sa.String(64), nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    # A webhook names the business's address: it must lead to one inbox.
+    sa.UniqueConstraint("provider", "address"),
+)
+
+# core.outbox.OutboxItem: one row per message to a provider, written with the message.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("message_id", Id, sa.ForeignKey("messages.id"), nullable=False, unique=True),
+    sa.Column("inbox_id", Id, sa.ForeignKey("inboxes.id"), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("provider_id", sa.String(255), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    # The worker's two look-ups: rows due, and rows whose lease ran out. Partial, so
+    # they stay the size of the backlog, not of every message ever sent.
+    sa.Index(
+        "ix_outbox_due",
+        "next_attempt_at",
+        sqlite_where=sa.text("state = 'pending'"),
+        postgresql_where=sa.text("state = 'pending'"),
+    ),
+    sa.Index(
+        "ix_outbox_leased",
+        "lease_until",
+        sqlite_where=sa.text("state = 'sending'"),
+        postgresql_where=sa.text("state = 'sending'"),
+    ),
+)
+
+# core.consent.Consent: no row is consent by default (the customer wrote to us).
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column(
+        "customer_id", Id, sa.ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# An in-app chat inbox: how the business's back end signs its customers' identities
+# (HS256 with a secret the environment holds, or RS256 with a public key), and the
+# public key apps name the inbox by.
+app_channels = sa.Table(
+    "app_channels",
+    metadata,
+    sa.Column("inbox_id", Id, sa.ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False, unique=True),
+    sa.Column("algorithm", sa.String(8), nullable=False),
+    sa.Column("secret_name", sa.String(64), nullable=True),
+    sa.Column("public_key", sa.Text, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 messages = sa.Table(
     "messages",
     metadata,
@@ -256,6 +332,11 @@ messages = sa.Table(
     sa.Column("status_updated_at", UTCDateTime, nullable=False),
     # Inbound only: core.classify.MessageKind, what the message meant for the workflow.
     sa.Column("kind", sa.String(16), nullable=True),
+    # Outbound: the provider's reason when delivery failed, shown to the agent.
+    sa.Column("delivery_error", sa.Text, nullable=True),
+    # Inbound media: [{"url"|"media_id", "content_type", "caption"?}], the provider's
+    # references, never fetched into the database.
+    sa.Column("attachments", sa.JSON, nullable=True),
     # A provider retry carries the same id: the second insert fails and nothing changes.
     sa.UniqueConstraint("inbox_id", "external_id"),
     sa.UniqueConstraint("conversation_id", "seq"),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
@@ -12,6 +14,7 @@ from pydantic import BaseModel
 from threadline import __version__
 from threadline.adapters.database import Database
 from threadline.adapters.lexicons import load_classifier
+from threadline.adapters.providers.base import ProviderUrls, Secrets
 from threadline.adapters.stream import EventStream
 from threadline.api import errors
 from threadline.api.background import RoutingLoop, TimerLoop
@@ -19,21 +22,30 @@ from threadline.api.context import AppContext, Clock, system_clock
 from threadline.api.limits import BodyLimitMiddleware
 from threadline.api.routes import (
     agents,
+    app_channels,
+    app_chat,
     auth,
     canned,
     channel,
     channels,
+    connections,
     conversations,
     customers,
     inboxes,
     overview,
     stream,
+    webhooks_apple,
+    webhooks_google,
+    webhooks_meta,
+    webhooks_twilio,
     widget,
     widget_stream,
     widgets,
 )
 from threadline.api.static import DeskFiles, WidgetFiles
+from threadline.core.outbox import RetryPolicy
 from threadline.service.batching import IngestBatcher
+from threadline.service.delivery import DeliveryConfig, OutboxSender
 from threadline.service.unit_of_work import Transactor
 from threadline.settings import Settings, get_settings
 
@@ -42,6 +54,28 @@ class Health(BaseModel):
     status: str
     version: str
     database: str
+
+
+def delivery_config(settings: Settings, secrets: Secrets) -> DeliveryConfig:
+    return DeliveryConfig(
+        urls=ProviderUrls(
+            twilio=settings.twilio_api_base.rstrip("/"),
+            meta=settings.meta_graph_base.rstrip("/"),
+            meta_version=settings.meta_graph_version,
+            rbm=settings.rbm_api_base.rstrip("/"),
+            rbm_token=settings.rbm_token_url,
+            apple=settings.apple_gateway_base.rstrip("/"),
+        ),
+        secrets=secrets,
+        policy=RetryPolicy(
+            max_attempts=settings.outbox_max_attempts,
+            base=timedelta(seconds=settings.outbox_backoff_base_seconds),
+            cap=timedelta(seconds=settings.outbox_backoff_cap_seconds),
+        ),
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        concurrency=settings.outbox_concurrency,
+        public_url=(settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/"),
+    )
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> FastAPI:
@@ -53,6 +87,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         event_stream = EventStream(db, poll_seconds=settings.stream_poll_seconds)
         tx = Transactor(db, event_stream.committed)
         classifier = load_classifier(settings.lexicons_dir)
+        http = httpx.AsyncClient(
+            timeout=settings.provider_timeout_seconds,
+            headers={"User-Agent": f"Threadline/{__version__}"},
+            follow_redirects=False,
+        )
+        secrets = Secrets(settings.channel_secrets)
         ctx = AppContext(
             settings=settings,
             db=db,
@@ -61,9 +101,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             ingest=IngestBatcher(tx, classifier),
             classifier=classifier,
             clock=clock,
+            secrets=secrets,
+            outbox=OutboxSender(
+                tx,
+                http,
+                delivery_config(settings, secrets),
+                clock,
+                settings.outbox_interval_seconds,
+            ),
         )
         await event_stream.open()
         ctx.ingest.start()
+        ctx.outbox.start()
         router_loop = RoutingLoop(ctx, settings.routing_interval_seconds)
         router_loop.start()
         timer_loop = TimerLoop(ctx, settings.timer_interval_seconds)
@@ -74,6 +123,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         finally:
             await timer_loop.stop()
             await router_loop.stop()
+            await ctx.outbox.stop()
+            await http.aclose()
             await ctx.ingest.stop()
             await event_stream.stop()
             await db.dispose()
@@ -87,7 +138,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         responses=errors.ERROR_RESPONSES,
     )
     errors.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger={"/webhooks/": settings.webhook_max_body_bytes},
+    )
 
     # Each module's router straight onto the app: a nested router is matched level by
     # level on every request. The channel comes first because it takes the most traffic.
@@ -99,14 +154,24 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         conversations,
         inboxes,
         channels,
+        connections,
         overview,
         canned,
         stream,
         widgets,
         widget,
         widget_stream,
+        app_channels,
+        app_chat,
     ):
         app.include_router(module.router, prefix="/api/v1")
+
+    # Providers' webhooks live outside /api/v1: their URLs are registered at the
+    # providers and must not move with the API's version.
+    # Out of the OpenAPI document too: providers call them, not API clients, and they
+    # are described in docs/channels/ (and fuzzed by their own tests).
+    for module in (webhooks_twilio, webhooks_google, webhooks_apple, webhooks_meta):
+        app.include_router(module.router, include_in_schema=False)
 
     app.mount("/desk", DeskFiles(), name="desk")
     app.mount("/widget", WidgetFiles(), name="widget")

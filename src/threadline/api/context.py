@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 from fastapi import Request, WebSocket
 
 from threadline.adapters.database import Database
+from threadline.adapters.providers.base import Secrets
 from threadline.adapters.stream import EventStream
 from threadline.core.classify import Classifier
 from threadline.core.time import require_utc
 from threadline.service.batching import IngestBatcher
+from threadline.service.delivery import OutboxSender
 from threadline.service.unit_of_work import Transactor
 from threadline.settings import Settings
 
@@ -32,6 +34,8 @@ class AppContext:
     ingest: IngestBatcher
     classifier: Classifier
     clock: Clock
+    secrets: Secrets
+    outbox: OutboxSender
 
     def now(self) -> datetime:
         return require_utc(self.clock(), "clock")

@@ -39,6 +39,7 @@ _STATUS: list[tuple[type[domain.DomainError], int]] = [
     (domain.Conflict, 409),
     (domain.InvalidTransition, 409),
     (domain.InvalidInput, 422),
+    (domain.Unavailable, 503),
 ]
 
 _HTTP_CODES = {

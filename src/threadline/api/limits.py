@@ -8,14 +8,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """`max_bytes` for every path, except those under a prefix of `larger`, which get
+    their own limit (providers' webhooks batch many events in one body)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = next(
+            (n for prefix, n in self.larger.items() if scope["path"].startswith(prefix)),
+            self.default_bytes,
+        )
+        await self._limited(scope, receive, send, limit)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -23,9 +34,9 @@ class BodyLimitMiddleware:
                 except ValueError:
                     await _reject(send, 400, "bad_request", "invalid Content-Length")
                     return
-                if declared > self.max_bytes:
+                if declared > max_bytes:
                     await _reject(
-                        send, 413, "body_too_large", f"the body exceeds {self.max_bytes} bytes"
+                        send, 413, "body_too_large", f"the body exceeds {max_bytes} bytes"
                     )
                     return
         # Chunked bodies carry no length: read at most the limit before handing over.
@@ -38,10 +49,8 @@ class BodyLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await _reject(
-                    send, 413, "body_too_large", f"the body exceeds {self.max_bytes} bytes"
-                )
+            if size > max_bytes:
+                await _reject(send, 413, "body_too_large", f"the body exceeds {max_bytes} bytes")
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)

@@ -6,7 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from threadline.adapters.repositories.events import StoredEvent
 from threadline.core.agents import MAX_CONCURRENCY, Agent, AgentStatus, Role
@@ -332,6 +339,13 @@ class ConversationSummaryOut(ConversationOut):
         )
 
 
+class AttachmentOut(BaseModel):
+    content_type: str
+    url: str | None = None
+    media_id: str | None = None
+    caption: str | None = None
+
+
 class MessageOut(BaseModel):
     id: uuid.UUID
     conversation_id: uuid.UUID
@@ -350,6 +364,12 @@ class MessageOut(BaseModel):
         "the session), ineffectual (thanks or acknowledgement: shown, but the agent is "
         "not waited on) or substantive. Null for outbound messages."
     )
+    delivery_error: str | None = Field(
+        default=None, description="Outbound: why the channel did not deliver it"
+    )
+    attachments: list[AttachmentOut] = Field(
+        default_factory=list, description="Inbound media, by the provider's reference"
+    )
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
@@ -367,6 +387,8 @@ class MessageOut(BaseModel):
             created_at=m.created_at,
             status_updated_at=m.status_updated_at,
             kind=m.kind,
+            delivery_error=m.delivery_error,
+            attachments=[AttachmentOut(**a.as_dict()) for a in m.attachments],
         )
 
 
@@ -401,8 +423,48 @@ class ConversationDetailOut(BaseModel):
     events: list[EventOut]
 
 
+class TemplateIn(Request):
+    name: str = Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")
+    language: str | None = Field(default=None, min_length=2, max_length=15)
+    parameters: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(
+        default_factory=list, max_length=20
+    )
+
+
 class SendIn(Request):
-    text: Text
+    # Before `text`, so that text's validator sees whether a template was given.
+    template: TemplateIn | None = Field(
+        default=None,
+        description="An approved template of the inbox (WhatsApp): the only kind of "
+        "message its channel takes more than 24 h after the customer last wrote",
+    )
+    text: Text | None = Field(
+        default=None,
+        validate_default=True,
+        description="The message; omitted when `template` is given",
+    )
+    tag: str | None = Field(
+        default=None,
+        max_length=32,
+        description="A Messenger message tag (e.g. HUMAN_AGENT, ACCOUNT_UPDATE), needed "
+        "more than 24 h after the customer last wrote",
+    )
+    suggestions: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Suggested replies: chips, quick replies or a list where the channel "
+        "has them, numbered options in the text elsewhere",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text_or_template(cls, text: str | None, info: ValidationInfo) -> str | None:
+        has_template = info.data.get("template") is not None
+        if text is None and not has_template:
+            raise ValueError("text is required (or a template)")
+        if text is not None and has_template:
+            raise ValueError("give text or a template, not both")
+        return text
 
 
 class TransferIn(Request):

@@ -282,6 +282,50 @@ def inbox_widget(
         typer.echo(f"identity secret (shown once; sign visitors' identities with it): {secret}")
 
 
+@inbox_app.command("connect")
+def inbox_connect(
+    name: Annotated[str, typer.Argument(help="The inbox, by name.")],
+    provider: Annotated[str, typer.Option(help="twilio, whatsapp, messenger, rbm or apple.")],
+    account: Annotated[str, typer.Option(help="The provider account (docs/channels/).")],
+    address: Annotated[str, typer.Option(help="The business's number, page, agent or id.")],
+    secret_name: Annotated[
+        str, typer.Option(help="The environment holds THREADLINE_SECRET_<NAME>_<PART>.")
+    ],
+    options: Annotated[
+        str | None, typer.Option(help="JSON options: templates, keyword_replies…")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Connect an inbox to its messaging provider (docs/channels/)."""
+    import json
+
+    from threadline.adapters.providers.base import Connection, Secrets
+    from threadline.api.context import system_clock
+    from threadline.service import connections
+
+    try:
+        extra = json.loads(options) if options else {}
+    except ValueError as exc:
+        raise fail(f"--options is not JSON: {exc}") from None
+    if not isinstance(extra, dict):
+        raise fail("--options is a JSON object")
+    secrets = Secrets(settings_or_fail().channel_secrets)
+
+    async def work(tx: Transactor) -> Connection:
+        async def use_case(uow: UnitOfWork) -> Connection:
+            found = {i.name: i for i in await uow.access.list_inboxes()}
+            if name not in found:
+                raise DomainError(f"no inbox named {name!r}")
+            inbox_id = found[name].id
+            wanted = Connection(inbox_id, provider, account, address, secret_name, extra)
+            return await connections.connect(uow, None, inbox_id, wanted, secrets, system_clock())
+
+        return await tx.write(use_case)
+
+    conn = run_db(_url(database_url), work)
+    typer.echo(f"{name!r} is connected to {conn.provider} at {conn.address}")
+
+
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,

@@ -255,6 +255,20 @@ class Conversation:
         )
         return self.message_count
 
+    def record_system_message(self, message_id: uuid.UUID, now: datetime) -> int:
+        """Threadline itself answered (a compliance keyword's confirmation): the thread
+        shows it, and nothing about who is waited on changes."""
+        self.updated_at = now
+        self.message_count += 1
+        self._record(
+            EventType.MESSAGE_SENT,
+            now,
+            ACTOR_SYSTEM,
+            **self._audience(),
+            message_id=str(message_id),
+        )
+        return self.message_count
+
     def mark_read(self, agent_id: uuid.UUID, up_to_seq: int, now: datetime) -> bool:
         """The agent holding the conversation has read it up to message `up_to_seq`.
 

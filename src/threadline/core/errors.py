@@ -42,3 +42,10 @@ class Unauthenticated(DomainError):
 
 class InvalidInput(DomainError):
     code = "invalid_input"
+
+
+class Unavailable(DomainError):
+    """Cannot be served now, for a reason an operator can fix (a missing setting):
+    the caller should retry later."""
+
+    code = "unavailable"

@@ -43,6 +43,9 @@ class EventType(enum.StrEnum):
     CANNED_RESPONSE_CREATED = "canned_response.created"
     CANNED_RESPONSE_DELETED = "canned_response.deleted"
     WIDGET_UPDATED = "widget.updated"
+    # A customer opted out of, or back in to, messages on a channel (SMS keywords).
+    CONSENT_CHANGED = "customer.consent_changed"
+    CONNECTION_UPDATED = "inbox.connection_updated"
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,10 @@ class CloseReason(enum.StrEnum):
     BOT = "bot"
     CUSTOMER_DECLINED_MORE_HELP = "customer_declined_more_help"
     INACTIVITY = "inactivity"
+    # The customer sent an opt-out keyword (STOP): nothing more can be sent to them there.
+    CUSTOMER_OPTED_OUT = "customer_opted_out"
+    # A thread opened only to record a compliance keyword (HELP, START) nobody answers.
+    COMPLIANCE_KEYWORD = "compliance_keyword"
 
 
 class TimerKind(enum.StrEnum):

@@ -69,6 +69,26 @@ def clean_body(body: str) -> str:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """Media a customer sent, by the provider's reference: a URL (Twilio, Messenger,
+    RCS) or a media id (WhatsApp). Threadline never fetches it into its database."""
+
+    content_type: str
+    url: str | None = None
+    media_id: str | None = None
+    caption: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        found = {
+            "content_type": self.content_type,
+            "url": self.url,
+            "media_id": self.media_id,
+            "caption": self.caption,
+        }
+        return {k: v for k, v in found.items() if v is not None}
+
+
+@dataclass(frozen=True)
 class Message:
     id: uuid.UUID
     conversation_id: uuid.UUID
@@ -85,6 +105,11 @@ class Message:
     external_id: str | None = None
     # Inbound only: what the message meant for the workflow (DESIGN.md §5).
     kind: MessageKind | None = None
+    # Outbound: why the provider did not deliver it.
+    delivery_error: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
-    def with_status(self, status: DeliveryStatus, at: datetime) -> Message:
-        return replace(self, delivery_status=status, status_updated_at=at)
+    def with_status(
+        self, status: DeliveryStatus, at: datetime, error: str | None = None
+    ) -> Message:
+        return replace(self, delivery_status=status, status_updated_at=at, delivery_error=error)

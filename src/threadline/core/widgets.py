@@ -78,6 +78,7 @@ _ORIGIN = re.compile(
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _KEY = re.compile(r"^wk_[A-Za-z0-9_-]{1,61}$")
+_APP_KEY = re.compile(r"^ak_[A-Za-z0-9_-]{1,61}$")
 
 
 def _origin(origin: str) -> str:
@@ -103,6 +104,27 @@ def is_widget_key(key: str) -> bool:
     return bool(_KEY.match(key))
 
 
+def is_app_key(key: str) -> bool:
+    """As `is_widget_key`, for in-app chat keys."""
+    return bool(_APP_KEY.match(key))
+
+
+@dataclass(frozen=True)
+class AppChannel:
+    """An in-app chat inbox: how its business signs its customers' identities."""
+
+    inbox_id: uuid.UUID
+    # Public: it ships inside the business's app. It names the inbox, it grants nothing.
+    key: str
+    # "HS256" or "RS256", pinned: a token that names another algorithm is refused.
+    algorithm: str
+    # HS256: the secret is THREADLINE_SECRET_<NAME>_IDENTITY_SECRET in the environment.
+    secret_name: str | None
+    # RS256: the business's public key (PEM); it signs with the private half.
+    public_key: str | None
+    updated_at: datetime
+
+
 @dataclass(frozen=True)
 class SignedIdentity:
     """Who the business says the visitor is, from a token its back end signed."""
@@ -111,10 +133,16 @@ class SignedIdentity:
     name: str | None
     email: str | None
     expires_at: datetime
+    # A phone number the business verified (OIDC `phone_number` with
+    # `phone_number_verified: true`), E.164: the customer's SMS and WhatsApp identities.
+    phone: str | None = None
 
 
-def identity_from_claims(claims: Mapping[str, Any], now: datetime) -> SignedIdentity:
-    """Check the claims of a token whose signature is already verified."""
+def identity_from_claims(
+    claims: Mapping[str, Any], now: datetime, *, expired_code: str = "invalid_identity"
+) -> SignedIdentity:
+    """Check the claims of a token whose signature is already verified. An expired
+    identity is refused with `expired_code`: an app signs a fresh one on seeing it."""
     subject, exp = claims.get("sub"), claims.get("exp")
     if not isinstance(subject, str) or not _SUBJECT.match(subject):
         raise Unauthenticated(
@@ -130,13 +158,40 @@ def identity_from_claims(claims: Mapping[str, Any], now: datetime) -> SignedIden
         )
     expires = datetime.fromtimestamp(exp, tz=now.tzinfo)
     if expires + CLOCK_LEEWAY < now:
-        raise Unauthenticated("the identity has expired", code="invalid_identity")
+        raise Unauthenticated("the identity has expired", code=expired_code)
     if expires > now + MAX_IDENTITY_LIFETIME + CLOCK_LEEWAY:
         raise Unauthenticated(
             "the identity's 'exp' is more than 24 hours ahead: sign short-lived identities",
             code="invalid_identity",
         )
-    return SignedIdentity(subject, _short(claims.get("name")), _short(claims.get("email")), expires)
+    return SignedIdentity(
+        subject,
+        _short(claims.get("name")),
+        _short(claims.get("email")),
+        expires,
+        _verified_phone(claims),
+    )
+
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def _verified_phone(claims: Mapping[str, Any]) -> str | None:
+    """The E.164 number of OIDC's `phone_number` when `phone_number_verified` is true.
+    A number with an extension, or that is not E.164 once spaces and punctuation are
+    gone, names no SMS or WhatsApp identity for sure: it is ignored, not refused."""
+    phone = claims.get("phone_number")
+    if claims.get("phone_number_verified") is not True or not isinstance(phone, str):
+        return None
+    cleaned = re.sub(r"[\s().-]", "", phone[:64])
+    return cleaned if _E164.match(cleaned) else None
+
+
+def phone_identities(phone: str | None) -> tuple[Identity, ...]:
+    """The identities a verified phone number has on the phone-number channels."""
+    if phone is None:
+        return ()
+    return (Identity("sms", phone), Identity("whatsapp", phone.removeprefix("+")))
 
 
 def _short(value: object) -> str | None:
@@ -158,6 +213,18 @@ class Visitor:
     # A signed identity proves who the visitor is until it expires; the token lasts
     # longer, but after this its messages prove only what the channel does.
     verified_until: datetime | None = None
+
+    @classmethod
+    def signed(cls, inbox_id: uuid.UUID, customer_id: uuid.UUID, who: SignedIdentity) -> Visitor:
+        """The customer a business signed an identity for: `app:<their id>`, verified
+        until the identity expires."""
+        return cls(
+            inbox_id,
+            customer_id,
+            Identity("app", who.subject),
+            Verification.VERIFIED,
+            who.expires_at,
+        )
 
     def proof(self, now: datetime) -> Verification | None:
         """What this visitor's messages prove now, beyond the channel (None: nothing)."""

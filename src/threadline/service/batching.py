@@ -39,7 +39,9 @@ MAX_BATCH = 64
 
 @dataclass
 class _Item:
-    token: str
+    # An inbox token to check in the batch's transaction, or an inbox a webhook's
+    # signature has already authenticated.
+    token: str | Inbox
     message: inbound.InboundMessage
     received_at: datetime
     future: asyncio.Future[inbound.IngestResult] = field(repr=False)
@@ -63,7 +65,7 @@ class IngestBatcher(BackgroundWorker):
         self._pending.clear()
 
     async def ingest(
-        self, token: str, message: inbound.InboundMessage, received_at: datetime
+        self, token: str | Inbox, message: inbound.InboundMessage, received_at: datetime
     ) -> inbound.IngestResult:
         """Store one customer message; returns when its transaction has committed."""
         future: asyncio.Future[inbound.IngestResult] = asyncio.get_running_loop().create_future()
@@ -101,10 +103,14 @@ class IngestBatcher(BackgroundWorker):
             return
 
         async def use_case(uow: UnitOfWork) -> list[inbound.IngestResult | DomainError]:
-            inboxes: dict[str, Inbox | None] = {}
+            inboxes: dict[str | Inbox, Inbox | None] = {}
             for item in live:
                 if item.token not in inboxes:
-                    inboxes[item.token] = await auth.inbox_for(uow, item.token)
+                    inboxes[item.token] = (
+                        item.token
+                        if isinstance(item.token, Inbox)
+                        else await auth.inbox_for(uow, item.token)
+                    )
             arrivals = [
                 inbound.Arrival(inbox, item.message, item.received_at)
                 for item in live

@@ -18,6 +18,8 @@ from threadline.core.customers import Customer, Identity
 from threadline.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from threadline.core.events import actor_agent
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
+from threadline.service import outbox
+from threadline.service.outbox import Extras
 from threadline.service.routing import release_and_route, route_waiting
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -135,11 +137,15 @@ async def send_message(
     text: str,
     now: datetime,
     classifier: Classifier | None = None,
+    extras: Extras | None = None,
 ) -> Message:
     """`classifier` reads what the message asks of the customer, which decides how
-    their reply will be read (the shipped lexicons when None)."""
-    body = clean_body(text)
+    their reply will be read (the shipped lexicons when None). The channel's rules are
+    checked first (consent, its messaging window), and a message to a provider gets
+    its outbox row in this same transaction."""
     conv = await _visible(uow, principal, conversation_id, lock=True)
+    prepared = await outbox.prepare(uow, conv, text, extras or Extras(), now)
+    body = clean_body(prepared.body)
     message_id = uuid.uuid4()
     context = (classifier or shipped_classifier()).context_of(body)
     timing = (await uow.timings())(conv.channel)
@@ -161,6 +167,7 @@ async def send_message(
         status_updated_at=now,
     )
     await uow.messages.add(message)
+    await outbox.queue(uow, prepared, message, now)
     await uow.conversations.save(conv)
     uow.collect(conv)
     return message

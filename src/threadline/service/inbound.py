@@ -17,7 +17,14 @@ from threadline.core.errors import DomainError, DuplicateExternalId
 from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
 from threadline.core.handoff import Handoff
 from threadline.core.inboxes import Inbox
-from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
+from threadline.core.messages import (
+    Attachment,
+    DeliveryStatus,
+    Direction,
+    Message,
+    SenderType,
+    clean_body,
+)
 from threadline.core.pacing import Timings
 from threadline.core.verification import Verification
 from threadline.service.routing import OwnerOffer, release_slots, route_waiting
@@ -37,6 +44,8 @@ class InboundMessage:
     proven: Verification | None = None
     # A bot (the business's own) passes the conversation on with this message.
     handoff: Handoff | None = None
+    # Media the customer sent, by the provider's reference.
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -269,6 +278,7 @@ class _Batch:
                 status_updated_at=now,
                 external_id=ext,
                 kind=kind,
+                attachments=inbound.attachments,
             )
         )
         if ext is not None:

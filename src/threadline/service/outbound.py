@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from threadline.core.conversations import Conversation
-from threadline.core.errors import NotFound
+from threadline.core.errors import Conflict, NotFound
 from threadline.core.events import Event, EventType
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import DeliveryStatus, Direction, Message, advance_status
@@ -18,7 +18,9 @@ async def pending(uow: UnitOfWork, inbox: Inbox, *, limit: int) -> list[tuple[Me
     """Outbound messages not yet taken by the business, with each customer's address.
 
     Delivery is at least once: a message stays pending until its status is reported.
+    An inbox connected to a provider has its replies sent by the outbox instead.
     """
+    await _collects_its_own(uow, inbox)
     found = await uow.messages.pending_outbound(inbox.id, limit=limit)
     out = []
     for msg in found:
@@ -38,6 +40,7 @@ async def report_status(
     now: datetime,
     actor: str,
 ) -> Message:
+    await _collects_its_own(uow, inbox)
     msg = await uow.messages.get(message_id, for_update=True)
     if msg is None or msg.inbox_id != inbox.id or msg.direction is not Direction.OUTBOUND:
         raise NotFound("no such outbound message in this inbox", message_id=str(message_id))
@@ -68,6 +71,19 @@ def record_status(
             actor,
             conversation_id=conv.id,
             agent_id=conv.holder or msg.sender_agent_id,
-            payload={"message_id": str(msg.id), "status": str(status)},
+            payload={
+                "message_id": str(msg.id),
+                "status": str(status),
+                **({"error": msg.delivery_error} if msg.delivery_error else {}),
+            },
         )
     )
+
+
+async def _collects_its_own(uow: UnitOfWork, inbox: Inbox) -> None:
+    if await uow.connections.for_inbox(inbox.id) is not None:
+        raise Conflict(
+            "this inbox's replies are sent through its provider connection; its provider "
+            "reports their delivery",
+            code="provider_delivers",
+        )

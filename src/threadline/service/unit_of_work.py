@@ -16,12 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from threadline.adapters.database import Database, is_busy, is_retryable
 from threadline.adapters.repositories.access import AccessRepository
 from threadline.adapters.repositories.agents import AgentRepository
+from threadline.adapters.repositories.app_channels import AppChannelRepository
 from threadline.adapters.repositories.canned import CannedRepository
 from threadline.adapters.repositories.channels import ChannelSettingsRepository
+from threadline.adapters.repositories.connections import ConnectionRepository
+from threadline.adapters.repositories.consents import ConsentRepository
 from threadline.adapters.repositories.conversations import ConversationRepository
 from threadline.adapters.repositories.customers import CustomerRepository
 from threadline.adapters.repositories.events import EventRepository, StoredEvent
 from threadline.adapters.repositories.messages import MessageRepository
+from threadline.adapters.repositories.outbox import OutboxRepository
 from threadline.adapters.repositories.timers import TimerRepository
 from threadline.adapters.repositories.widgets import WidgetRepository
 from threadline.core.conversations import Conversation
@@ -64,6 +68,10 @@ class UnitOfWork:
         self.channels = ChannelSettingsRepository(conn)
         self.canned = CannedRepository(conn)
         self.widgets = WidgetRepository(conn)
+        self.app_channels = AppChannelRepository(conn)
+        self.connections = ConnectionRepository(conn)
+        self.consents = ConsentRepository(conn)
+        self.outbox = OutboxRepository(conn, lock_rows=lock_rows)
         self._pending: list[Event] = []
         self._timer_changes: dict[tuple[uuid.UUID, TimerKind], datetime | None] = {}
         self._timings: Timings | None = None

@@ -28,7 +28,14 @@ from threadline.core.errors import (
 from threadline.core.events import ACTOR_CUSTOMER, EventType
 from threadline.core.messages import DeliveryStatus, Message
 from threadline.core.verification import Verification
-from threadline.core.widgets import Visitor, Widget, identity_from_claims, is_widget_key
+from threadline.core.widgets import (
+    SignedIdentity,
+    Visitor,
+    Widget,
+    identity_from_claims,
+    is_widget_key,
+    phone_identities,
+)
 from threadline.service import inbound, outbound
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -85,11 +92,8 @@ async def start(
                 code="invalid_identity",
             )
         signed = identity_from_claims(verified_claims(identity, widget.identity_secret), now)
-        who = Identity("app", signed.subject)
-        customer_id = await _customer(uow, who, signed.name, now)
-        visitor = Visitor(
-            widget.inbox_id, customer_id, who, Verification.VERIFIED, signed.expires_at
-        )
+        customer_id = await signed_customer(uow, signed, "web", now)
+        visitor = Visitor.signed(widget.inbox_id, customer_id, signed)
         if visitor_token is not None and await _resumes(uow, visitor_token, visitor, now):
             return await _started(uow, visitor_token, visitor)
         return await _issue(uow, visitor, now)
@@ -218,11 +222,61 @@ async def _conversation(uow: UnitOfWork, visitor: Visitor) -> Conversation | Non
     return found.get(visitor.customer_id)
 
 
-async def _customer(uow: UnitOfWork, who: Identity, name: str | None, now: datetime) -> uuid.UUID:
-    existing = await uow.customers.owner_of(who)
-    if existing is not None:
-        return existing
-    return await inbound.register_customer(uow, "web", who, name, now)
+async def signed_customer(
+    uow: UnitOfWork, signed: SignedIdentity, channel: str, now: datetime
+) -> uuid.UUID:
+    """The customer a business's signed identity names, met first through `channel`.
+
+    They are `app:<sub>`, whichever of the business's pages or apps they signed in to.
+    A verified phone number links them to that number's SMS and WhatsApp identities:
+    one customer, whichever channel they write on. `app:<sub>` with no owner joins the
+    customer who owns the number (who texted first); the number's identities with no
+    owner join the customer. Two customers who both exist are never merged, here or
+    anywhere: which one's history the other's conversations should join is a person's
+    call, and a merge cannot be undone (docs/api.md, In-app chat).
+    """
+    plan = await _links(uow, signed)
+    owner, unowned = plan.owner, list(plan.unowned)
+    if owner is None:
+        # New to us: the app identity (first, and unowned) makes the customer.
+        owner = await inbound.register_customer(uow, channel, unowned.pop(0), signed.name, now)
+    elif unowned and unowned[0].channel == "app":
+        # Met by phone before, signed in now: the business's name for them, if none yet.
+        await _name_if_unnamed(uow, owner, signed.name)
+    for identity in unowned:
+        await uow.customers.add_identity(owner, identity, now)
+    return owner
+
+
+async def settled_customer(uow: UnitOfWork, signed: SignedIdentity) -> uuid.UUID | None:
+    """`signed_customer` without writing: the customer when all is linked already, else
+    None (the caller then runs `signed_customer` in a write)."""
+    plan = await _links(uow, signed)
+    return plan.owner if not plan.unowned else None
+
+
+@dataclass(frozen=True)
+class _Links:
+    # Who owns the app identity, else the phone's: None for a customer new to us.
+    owner: uuid.UUID | None
+    # The signed identity's own identities with no owner yet, the app identity first.
+    unowned: tuple[Identity, ...]
+
+
+async def _links(uow: UnitOfWork, signed: SignedIdentity) -> _Links:
+    app = Identity("app", signed.subject)
+    app_owner = await uow.customers.owner_of(app)
+    phone = {i: await uow.customers.owner_of(i) for i in phone_identities(signed.phone)}
+    phone_owners = {o for o in phone.values() if o is not None}
+    owner = app_owner
+    if owner is None and len(phone_owners) == 1:
+        owner = next(iter(phone_owners))  # met by phone first: the app identity joins them
+    unowned = [app] if app_owner is None else []
+    if phone_owners <= {owner}:
+        # The number's other identities follow only when no one else has any of them: a
+        # number split between customers is for a person to sort out, not for us to pick.
+        unowned += [i for i, o in phone.items() if o is None]
+    return _Links(owner, tuple(unowned))
 
 
 async def _resumes(uow: UnitOfWork, token: str, visitor: Visitor, now: datetime) -> bool:

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadline.adapters.repositories.sets import DIALECTS, one_of
-from threadline.adapters.schema import conversations, messages
+from threadline.adapters.schema import conversations, messages, outbox
 from threadline.core.classify import MessageKind
-from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType
+from threadline.core.messages import Attachment, DeliveryStatus, Direction, Message, SenderType
+from threadline.core.outbox import OutboxState
 
 # Hot-path statements, built once (see conversations._SAVE for why).
 _COLUMNS = [c.name for c in messages.columns]
@@ -158,12 +159,79 @@ class MessageRepository:
         ).all()
         return [_from_row(r) for r in rows]
 
-    async def set_status(self, message_id: uuid.UUID, status: DeliveryStatus, at: datetime) -> None:
+    async def set_status(
+        self,
+        message_id: uuid.UUID,
+        status: DeliveryStatus,
+        at: datetime,
+        error: str | None = None,
+    ) -> None:
         await self._conn.execute(
             messages.update()
             .where(messages.c.id == message_id)
-            .values(delivery_status=str(status), status_updated_at=at)
+            .values(delivery_status=str(status), status_updated_at=at, delivery_error=error)
         )
+
+    async def set_external_id(self, message_id: uuid.UUID, external_id: str) -> None:
+        """The provider's id of an outbound message, which its status callbacks name."""
+        await self._conn.execute(
+            messages.update().where(messages.c.id == message_id).values(external_id=external_id)
+        )
+
+    async def by_external_id(
+        self, inbox_id: uuid.UUID, external_id: str, *, for_update: bool = False
+    ) -> Message | None:
+        query = messages.select().where(
+            messages.c.inbox_id == inbox_id, messages.c.external_id == external_id
+        )
+        if for_update and self._lock_rows:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).first()
+        return _from_row(row) if row else None
+
+    async def outbound_to_customer(
+        self,
+        inbox_id: uuid.UUID,
+        customer_id: uuid.UUID,
+        *,
+        up_to: datetime,
+        statuses: Collection[DeliveryStatus],
+        in_flight: bool,
+        limit: int,
+    ) -> list[Message]:
+        """The outbound messages of an inbox to one customer, written up to `up_to` and
+        still in one of `statuses` (with `in_flight`, also those whose send is under way:
+        queued, their outbox row taken by a worker), oldest first, locked: what a
+        provider's watermark ("everything sent before this instant was delivered")
+        covers."""
+        wanted: sa.ColumnElement[bool] = messages.c.delivery_status.in_([str(s) for s in statuses])
+        if in_flight:
+            sending = sa.select(outbox.c.message_id).where(
+                outbox.c.state == str(OutboxState.SENDING)
+            )
+            wanted = sa.or_(
+                wanted,
+                sa.and_(
+                    messages.c.delivery_status == str(DeliveryStatus.QUEUED),
+                    messages.c.id.in_(sending),
+                ),
+            )
+        query = (
+            sa.select(messages)
+            .join(conversations, conversations.c.id == messages.c.conversation_id)
+            .where(
+                messages.c.inbox_id == inbox_id,
+                conversations.c.customer_id == customer_id,
+                messages.c.direction == str(Direction.OUTBOUND),
+                messages.c.created_at <= up_to,
+                wanted,
+            )
+            .order_by(messages.c.created_at, messages.c.id)
+            .limit(limit)
+        )
+        if self._lock_rows:
+            query = query.with_for_update(of=messages)
+        return [_from_row(r) for r in (await self._conn.execute(query)).all()]
 
 
 def _values(msg: Message) -> dict[str, Any]:
@@ -182,6 +250,8 @@ def _values(msg: Message) -> dict[str, Any]:
         "created_at": msg.created_at,
         "status_updated_at": msg.status_updated_at,
         "kind": str(msg.kind) if msg.kind is not None else None,
+        "delivery_error": msg.delivery_error,
+        "attachments": [a.as_dict() for a in msg.attachments] if msg.attachments else None,
     }
 
 
@@ -201,4 +271,6 @@ def _from_row(r: Any) -> Message:
         created_at=r.created_at,
         status_updated_at=r.status_updated_at,
         kind=MessageKind(r.kind) if r.kind is not None else None,
+        delivery_error=r.delivery_error,
+        attachments=tuple(Attachment(**a) for a in r.attachments or ()),
     )

@@ -27,6 +27,7 @@ from threadline.api.security import Ctx, CurrentPrincipal
 from threadline.core.conversations import ConversationState
 from threadline.service import conversations
 from threadline.service.customers import CustomerView
+from threadline.service.outbox import Extras, TemplateChoice
 
 router = APIRouter(tags=["conversations"])
 
@@ -103,11 +104,24 @@ async def earlier_messages(
 async def send_message(
     conversation_id: uuid.UUID, body: SendIn, ctx: Ctx, principal: CurrentPrincipal
 ) -> MessageOut:
+    """409 `customer_opted_out` after the customer's STOP; 409 `template_required`
+    (WhatsApp) or `message_tag_required` (Messenger) more than 24 h after the customer
+    last wrote."""
+    extras = Extras(
+        template=TemplateChoice(
+            body.template.name, body.template.language, tuple(body.template.parameters)
+        )
+        if body.template
+        else None,
+        tag=body.tag,
+        suggestions=tuple(body.suggestions),
+    )
     message = await ctx.tx.write(
         lambda uow: conversations.send_message(
-            uow, principal, conversation_id, body.text, ctx.now(), ctx.classifier
+            uow, principal, conversation_id, body.text or "", ctx.now(), ctx.classifier, extras
         )
     )
+    ctx.outbox.nudge()
     return MessageOut.of(message)
 
 

@@ -26,7 +26,7 @@ from threadline.adapters.stream import Signal, Subscription, TooFarBehind
 from threadline.api.context import AppContext, ws_ctx
 from threadline.api.routes.widget import CurrentVisitor
 from threadline.api.security import Ctx
-from threadline.api.websocket import close, pump, receive_hello
+from threadline.api.websocket import receive_hello, serve_subscription
 from threadline.core.errors import Unauthenticated
 from threadline.core.widgets import Visitor
 from threadline.service import visitors
@@ -52,7 +52,7 @@ class PollOut(BaseModel):
     )
 
 
-async def _subscribe(ctx: AppContext, visitor: Visitor, after: int | None) -> Subscription:
+async def subscribe_visitor(ctx: AppContext, visitor: Visitor, after: int | None) -> Subscription:
     conv = await ctx.tx.read(lambda uow: visitors.conversation_of(uow, visitor))
     audience = visitors.VisitorAudience(visitor, conv.id if conv else None)
     sub = await ctx.stream.subscribe(audience.events, after, signals=audience.signals)
@@ -74,7 +74,7 @@ async def poll(
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT)] = MAX_WAIT,
 ) -> PollOut:
     try:
-        sub = await _subscribe(ctx, visitor, after)
+        sub = await subscribe_visitor(ctx, visitor, after)
     except TooFarBehind:
         head = await ctx.tx.read(lambda uow: uow.events.head())
         return PollOut(events=[], typing=None, seq=head, reset=True)
@@ -122,32 +122,29 @@ async def stream(websocket: WebSocket) -> None:
     if hello is None:
         return
     token, after = hello
-    try:
-        visitor = await ctx.tx.read(lambda uow: visitors.authenticate(uow, token, ctx.now()))
-        sub = await _subscribe(ctx, visitor, after)
-    except Unauthenticated:
-        await close(websocket, 4401, "invalid or expired visitor token")
-        return
-    except TooFarBehind:
-        await close(websocket, 4409, "too far behind: refetch and reconnect without 'after'")
-        return
-    except ValueError as exc:
-        await close(websocket, 4400, str(exc))
-        return
-    try:
-        await websocket.send_json({"type": "ready", "seq": sub.delivered})
 
-        async def still_valid() -> bool:
-            try:
-                await ctx.tx.read(lambda uow: visitors.authenticate(uow, token, ctx.now()))
-            except Unauthenticated:
-                return False
-            return True
+    async def visitor() -> Visitor:
+        return await ctx.tx.read(lambda uow: visitors.authenticate(uow, token, ctx.now()))
 
-        await pump(websocket, sub, _render, still_valid, ctx.settings.stream_recheck_seconds)
-    finally:
-        ctx.stream.unsubscribe(sub)
+    async def subscribe() -> Subscription:
+        return await subscribe_visitor(ctx, await visitor(), after)
+
+    async def still_valid() -> bool:
+        try:
+            await visitor()
+        except Unauthenticated:
+            return False
+        return True
+
+    await serve_subscription(
+        websocket,
+        ctx.stream,
+        subscribe,
+        render_visitor_event,
+        still_valid,
+        ctx.settings.stream_recheck_seconds,
+    )
 
 
-def _render(event: StoredEvent) -> str:
+def render_visitor_event(event: StoredEvent) -> str:
     return json.dumps({"type": "event", "event": visitors.visitor_event(event)})

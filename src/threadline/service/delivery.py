@@ -1,0 +1,266 @@
+"""The outbox worker: claims due messages, sends them through their providers, and
+records each outcome.
+
+Three steps, so no transaction is held open across a provider's answer: a short
+transaction claims a batch (a lease per row), the sends run concurrently outside any
+transaction, and a second transaction records the outcomes. A worker that dies between
+the steps leaves leased rows, which the next claim after the lease takes over
+(core.outbox decides whether that means sending again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+
+from threadline.adapters.providers.base import (
+    Connection,
+    OutboundRequest,
+    Provider,
+    ProviderUrls,
+    Secrets,
+)
+from threadline.adapters.worker import BackgroundWorker
+from threadline.core.consent import ConsentState
+from threadline.core.messages import DeliveryStatus, Message, advance_status
+from threadline.core.outbox import (
+    Accepted,
+    OutboxItem,
+    OutboxState,
+    Rejected,
+    Retry,
+    RetryPolicy,
+    SendOutcome,
+    Unknown,
+)
+from threadline.core.rich import Template
+from threadline.service.outbound import record_status
+from threadline.service.outbox import channel_of
+from threadline.service.unit_of_work import Transactor, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+ACTOR = "outbox"
+# Rows claimed per round: a round's sends run concurrently (up to the concurrency
+# setting), and a large backlog drains round after round without waiting for the tick.
+CLAIM_BATCH = 64
+
+
+@dataclass(frozen=True)
+class Work:
+    item: OutboxItem
+    provider: Provider
+    connection: Connection
+    request: OutboundRequest
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    urls: ProviderUrls
+    secrets: Secrets
+    policy: RetryPolicy
+    lease: timedelta
+    concurrency: int
+    # This service as providers reach it, for per-message status callback URLs.
+    public_url: str
+
+
+class OutboxSender(BackgroundWorker):
+    def __init__(
+        self,
+        tx: Transactor,
+        http: httpx.AsyncClient,
+        config: DeliveryConfig,
+        clock: Callable[[], datetime],
+        interval: float,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._tx = tx
+        self._http = http
+        self._config = config
+        self._clock = clock
+        self._interval = interval
+        self._jitter = jitter
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(config.concurrency)
+
+    def nudge(self) -> None:
+        """Something was queued: look now rather than at the next tick."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self.run_once() >= CLAIM_BATCH:
+                    pass
+            except Exception:
+                log.exception("outbox round failed; will retry")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            self._wake.clear()
+
+    async def run_once(self) -> int:
+        """One round: claim, send, record. Returns how many rows it claimed."""
+        now = self._clock()
+        works = await self._tx.write(lambda uow: claim(uow, now, self._config, CLAIM_BATCH))
+        if not works:
+            return 0
+        outcomes = await asyncio.gather(*(self._send(w) for w in works))
+        done = self._clock()
+        await self._tx.write(
+            lambda uow: record(
+                uow, list(zip(works, outcomes, strict=True)), done, self._config, self._jitter
+            )
+        )
+        return len(works)
+
+    async def _send(self, work: Work) -> SendOutcome:
+        async with self._slots:
+            try:
+                return await work.provider.send(
+                    self._http,
+                    self._config.urls,
+                    work.connection,
+                    self._config.secrets,
+                    work.request,
+                    self._clock(),
+                )
+            except LookupError as missing:
+                return Retry(f"{missing} is not set in the server's environment")
+            except Exception as exc:  # an adapter bug must not kill the worker
+                log.exception("provider %s failed to send", work.provider.name)
+                return Retry(f"internal error while sending ({type(exc).__name__})")
+
+
+async def claim(uow: UnitOfWork, now: datetime, config: DeliveryConfig, limit: int) -> list[Work]:
+    works: list[Work] = []
+    changed: list[OutboxItem] = []
+    for item in await uow.outbox.claimable(now, limit):
+        found = await channel_of(uow, item.inbox_id)
+        msg = await uow.messages.get(item.message_id)
+        assert msg is not None  # a foreign key guarantees it
+        changed.append(item)
+        if found is None:
+            item.claim(now, config.lease, idempotent=False)
+            item.record(
+                Rejected("the inbox no longer has a provider connection"),
+                now,
+                config.policy,
+                idempotent=False,
+                jitter=0.0,
+            )
+            await _settle(uow, item, msg, now)
+            continue
+        conn, prov = found
+        if item.state is OutboxState.SENDING and msg.delivery_status is not DeliveryStatus.QUEUED:
+            # Its worker died after the provider took it: the provider's own status
+            # report has come in since.
+            item.claim(now, config.lease, idempotent=True)
+            item.record(
+                Accepted(msg.external_id or ""), now, config.policy, idempotent=True, jitter=0.0
+            )
+            continue
+        if not item.claim(now, config.lease, idempotent=prov.idempotent):
+            await _settle(uow, item, msg, now)
+            continue
+        request = await _request(uow, item, msg, prov, config)
+        if isinstance(request, Rejected):
+            item.record(request, now, config.policy, idempotent=False, jitter=0.0)
+            await _settle(uow, item, msg, now)
+            continue
+        works.append(Work(item, prov, conn, request))
+    await uow.outbox.save_all(changed, now)
+    return works
+
+
+async def _request(
+    uow: UnitOfWork, item: OutboxItem, msg: Message, prov: Provider, config: DeliveryConfig
+) -> OutboundRequest | Rejected:
+    conv = await uow.conversations.get(msg.conversation_id)
+    assert conv is not None
+    # Consent is checked again at sending: a STOP that arrived after the reply was
+    # queued still stops it.
+    consent = await uow.consents.get(conv.customer_id, conv.channel)
+    if (
+        consent is not None
+        and consent.state is ConsentState.OPTED_OUT
+        and not item.payload.get("compliance")
+    ):
+        return Rejected("the customer opted out of messages on this channel")
+    identities = (await uow.customers.identities([conv.customer_id]))[conv.customer_id]
+    to = next((i.address for i in identities if i.channel == conv.channel), None)
+    if to is None:
+        return Rejected(f"the customer has no {conv.channel} address")
+    template = item.payload.get("template")
+    callback = (
+        f"{config.public_url}{prov.status_path}?message={msg.id}" if prov.status_path else None
+    )
+    return OutboundRequest(
+        message_id=msg.id,
+        to=to,
+        text=msg.body,
+        idempotency_key=item.idempotency_key,
+        suggestions=tuple(item.payload.get("suggestions", ())),
+        template=Template(
+            template["name"], template["language"], tuple(template["parameters"]), msg.body
+        )
+        if template
+        else None,
+        tag=item.payload.get("tag"),
+        status_callback=callback,
+    )
+
+
+async def record(
+    uow: UnitOfWork,
+    results: list[tuple[Work, SendOutcome]],
+    now: datetime,
+    config: DeliveryConfig,
+    jitter: Callable[[], float],
+) -> None:
+    changed: list[OutboxItem] = []
+    for work, outcome in results:
+        item = await uow.outbox.get(work.item.id, for_update=True)
+        # Another worker took the row over after our lease ran out: its record wins.
+        if item is None or item.state is not OutboxState.SENDING:
+            continue
+        if item.attempts != work.item.attempts:
+            continue
+        msg = await uow.messages.get(item.message_id, for_update=True)
+        assert msg is not None
+        if isinstance(outcome, Unknown) and msg.delivery_status is not DeliveryStatus.QUEUED:
+            # The answer to our send never came, but the provider's own status callback
+            # did: it has the message.
+            outcome = Accepted(msg.external_id or "")
+        item.record(
+            outcome, now, config.policy, idempotent=work.provider.idempotent, jitter=jitter()
+        )
+        changed.append(item)
+        if isinstance(outcome, Accepted) and outcome.provider_id and msg.external_id is None:
+            await uow.messages.set_external_id(msg.id, outcome.provider_id)
+        await _settle(uow, item, msg, now)
+    await uow.outbox.save_all(changed, now)
+
+
+async def _settle(uow: UnitOfWork, item: OutboxItem, msg: Message, now: datetime) -> None:
+    """The message's status after its row's outcome: sent once the provider has it,
+    failed (with the reason, for the agent) once the row has failed."""
+    if item.state is OutboxState.SENT:
+        status, error = advance_status(msg.delivery_status, DeliveryStatus.SENT), None
+    elif item.state is OutboxState.FAILED:
+        status, error = DeliveryStatus.FAILED, item.last_error
+    else:
+        return
+    if status is msg.delivery_status:
+        return
+    await uow.messages.set_status(msg.id, status, now, error)
+    conv = await uow.conversations.get(msg.conversation_id)
+    assert conv is not None
+    record_status(uow, conv, msg.with_status(status, now, error), status, now, ACTOR)
