@@ -173,7 +173,8 @@ async def test_a_gzip_body_that_inflates_past_the_limit_is_refused_with_413(
 ) -> None:
     await world.connected_inbox("apple")
     _, body = fixture("text")
-    inflated = json.dumps({**body, "padding": " " * 500_000}).encode()
+    # Past the webhooks' 4 MiB once inflated, a few KiB on the wire: a gzip bomb.
+    inflated = json.dumps({**body, "padding": " " * (5 * 1024 * 1024)}).encode()
     compressed = gzip.compress(inflated)
     assert len(compressed) < 64 * 1024  # small on the wire: only inflating shows its size
     headers = {**headers_for(world, body["id"]), "Content-Encoding": "gzip"}

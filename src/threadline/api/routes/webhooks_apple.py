@@ -39,7 +39,7 @@ async def apple_message(request: Request, ctx: Ctx) -> Response:
     secret = webhooks.secret(ctx, conn, "secret")
     if not apple_token_valid(token, secret, conn.account, ctx.now()):
         raise BadSignature("the Authorization token is not valid for this business's provider")
-    limit = ctx.settings.max_body_bytes
+    limit = ctx.settings.webhook_max_body_bytes
     try:
         raw = apple.inflate(await request.body(), request.headers.get("Content-Encoding"), limit)
     except apple.TooLarge as exc:
