@@ -212,6 +212,69 @@ def test_the_demo_serves_demo_agents_and_simulated_customers(tmp_path: Path) -> 
         assert len(conversations) >= 2
         agents = {a["username"] for a in httpx.get(f"{base}/api/v1/agents", headers=headers).json()}
         assert {"alice", "bob", "carol", "sam", "ada"} <= agents
+        # SMS and WhatsApp customers arrive through the fake provider too.
+        channels: set[str] = set()
+        while time.monotonic() < deadline + 20 and not {"sms", "whatsapp"} <= channels:
+            found = httpx.get(f"{base}/api/v1/conversations?limit=200", headers=headers).json()
+            channels = {c["channel"] for c in found}
+            time.sleep(0.3)
+        assert {"sms", "whatsapp"} <= channels, channels
+
+
+def test_an_agent_reply_in_the_demo_reaches_the_fake_phone_and_comes_back_delivered(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    with process(
+        "demo", "--port", str(port), "--database-url", url, "--customers-per-minute", "120", env={}
+    ) as proc:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_health(base, proc)
+        login = httpx.post(
+            f"{base}/api/v1/auth/login", json={"username": "bob", "password": "threadline-demo"}
+        ).json()
+        headers = {"Authorization": f"Bearer {login['token']}"}
+        httpx.put(
+            f"{base}/api/v1/agents/{login['agent']['id']}/status",
+            json={"status": "online"},
+            headers=headers,
+        )
+        deadline = time.monotonic() + 40
+        sms: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not sms:
+            mine = httpx.get(f"{base}/api/v1/conversations", headers=headers).json()
+            sms = [c for c in mine if c["channel"] == "sms" and c["state"] == "assigned"]
+            time.sleep(0.3)
+        assert sms, "no SMS conversation reached bob"
+        conversation = f"{base}/api/v1/conversations/{sms[0]['id']}"
+        reply = httpx.post(f"{conversation}/messages", json={"text": "On it!"}, headers=headers)
+        assert reply.status_code == 201, reply.text
+        status = "queued"
+        while time.monotonic() < deadline + 20 and status != "delivered":
+            thread = httpx.get(conversation, headers=headers).json()["messages"]
+            status = next(m["delivery_status"] for m in thread if m["id"] == reply.json()["id"])
+            time.sleep(0.3)
+        assert status == "delivered"
+
+
+def test_inbox_connect_needs_the_secret_in_the_environment_and_names_it(
+    database_url: str,
+) -> None:
+    env = {"THREADLINE_DATABASE_URL": database_url}
+    assert run("inbox", "create", "Texts", "--channel", "sms", env=env).returncode == 0
+    args = ["inbox", "connect", "Texts", "--provider", "twilio", "--account", "AC" + "1" * 32,
+            "--address", "+15550001111", "--secret-name", "acme_sms"]  # fmt: skip
+    refused = run(*args, env=env)
+    assert refused.returncode == 2
+    assert "THREADLINE_SECRET_ACME_SMS_AUTH_TOKEN" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    connected = run(*args, env={**env, "THREADLINE_SECRET_ACME_SMS_AUTH_TOKEN": "x" * 32})
+    assert connected.returncode == 0, connected.stderr
+    assert "connected to twilio at +15550001111" in connected.stdout
+    wrong = run(*args[:-4], "--address", "5550001111", "--secret-name", "acme_sms", env=env)
+    assert wrong.returncode == 2
+    assert "not a twilio business address" in wrong.stderr
 
 
 def test_classify_prints_the_label_of_a_message_after_the_last_outbound() -> None:
