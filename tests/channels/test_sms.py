@@ -300,6 +300,7 @@ async def test_stop_confirms_once_blocks_every_reply_and_start_undoes_it(
         f"/api/v1/conversations/{conversation_id}/channel", headers=alice.headers
     )
     assert channel.json()["opted_out"] is True
+    assert channel.json()["opted_out_keyword"] == "STOP"
 
     # STOP again: silence. HELP: always answered.
     await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="STOPALL")

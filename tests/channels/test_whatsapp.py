@@ -504,6 +504,7 @@ async def test_after_24_hours_only_an_approved_template_goes_out(world: World) -
     r = await world.live.http.get(channel, headers=alice.headers)
     state = r.json()
     assert state["window_open"] is False
+    assert state["window_hours"] == 24
     assert [(t["name"], t["language"], t["parameters"]) for t in state["templates"]] == [
         ("order_update", "en_US", 2),
         ("hello_again", "en", 0),

@@ -63,8 +63,14 @@ class ChannelStateOut(BaseModel):
     channel: str
     provider: str | None
     opted_out: bool = Field(description="The customer sent STOP: nothing can be sent")
+    opted_out_keyword: str | None = Field(
+        default=None, description="The word the customer opted out with (STOP, QUIT…)"
+    )
     window_open: bool = Field(description="Free text may be sent (no window, or inside it)")
     window_closes_at: datetime | None
+    window_hours: float | None = Field(
+        default=None, description="How long after the customer's message free text goes"
+    )
     templates: list[TemplateOut]
     tags: list[str] = Field(description="Messenger message tags usable now")
     rich_replies: bool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from threadline.core.access import Principal, can_view
 from threadline.core.consent import ConsentState
@@ -19,7 +19,9 @@ class ChannelState:
     channel: str
     provider: str | None
     opted_out: bool
+    opted_out_keyword: str | None
     window_open: bool
+    window_hours: float | None
     window_closes_at: datetime | None
     templates: list[dict[str, str]]
     tags: list[str]
@@ -36,6 +38,7 @@ async def of(
     found = await channel_of(uow, conv.inbox_id)
     conn, prov = found if found else (None, None)
     rule = prov.window if prov else None
+    opted_out = consent is not None and consent.state is ConsentState.OPTED_OUT
     last = conv.last_customer_message_at
     tags = []
     if rule is not None:
@@ -45,8 +48,10 @@ async def of(
     return ChannelState(
         channel=conv.channel,
         provider=prov.name if prov else None,
-        opted_out=consent is not None and consent.state is ConsentState.OPTED_OUT,
+        opted_out=opted_out,
+        opted_out_keyword=consent.source if consent is not None and opted_out else None,
         window_open=window_open(rule, last, now),
+        window_hours=rule.window / timedelta(hours=1) if rule is not None else None,
         window_closes_at=last + rule.window if rule is not None and last is not None else None,
         templates=templates_of(conn) if rule is not None and rule.templates_outside else [],
         tags=tags,

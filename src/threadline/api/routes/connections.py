@@ -62,7 +62,9 @@ async def conversation_channel(
         channel=state.channel,
         provider=state.provider,
         opted_out=state.opted_out,
+        opted_out_keyword=state.opted_out_keyword,
         window_open=state.window_open,
+        window_hours=state.window_hours,
         window_closes_at=state.window_closes_at,
         templates=[
             TemplateOut(

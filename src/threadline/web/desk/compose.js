@@ -1,6 +1,8 @@
 // The reply box: a draft per conversation, Enter to send, "/" for canned responses, and
 // the "agent is typing" signal for web-chat customers.
 
+import { ApiError } from "./api.js";
+import { reloadChannel, replyBlocked, replyExtras } from "./channel.js";
 import { $, el } from "./dom.js";
 import { api, draft, saveDraft, state } from "./state.js";
 
@@ -126,7 +128,7 @@ export function initCompose(act) {
     const id = state.open;
     const text = reply.value;
     // One request per message: a double click or Enter held down must not send twice.
-    if (sending || !id || !text.trim()) return;
+    if (sending || !id || !text.trim() || replyBlocked()) return;
     sending = true;
     $("send").disabled = true;
     reply.readOnly = true;
@@ -134,14 +136,21 @@ export function initCompose(act) {
     stopTyping();
     const unlock = () => {
       sending = false;
-      $("send").disabled = false;
+      $("send").disabled = replyBlocked();
       reply.readOnly = false;
       $("compose").removeAttribute("aria-busy");
       if (document.activeElement === document.body && state.open === id) reply.focus();
     };
+    // A Messenger tag outside the 24-hour window, chosen when the text was sent.
+    const body = { text, ...replyExtras() };
     act(async () => {
       try {
-        await api(`/conversations/${id}/messages`, { method: "POST", body: { text } });
+        await api(`/conversations/${id}/messages`, { method: "POST", body });
+      } catch (error) {
+        // The channel refused (opted out, window closed): the rules changed under the
+        // desk. The server's words are shown, the draft stays, the rules are fetched.
+        if (error instanceof ApiError && error.status === 409) reloadChannel().catch(() => {});
+        throw error;
       } finally {
         unlock();
       }

@@ -3,6 +3,14 @@
 import { due } from "./format.js";
 import { state } from "./state.js";
 
+// Other countdowns (the reply window of a conversation) repaint with the same tick.
+const listeners = [];
+
+/** `paint(now)` runs at every tick with the server's time in milliseconds. */
+export function onTick(paint) {
+  listeners.push(paint);
+}
+
 /** Repaint every `.due[data-due]` now (each render calls this, and a timer each second). */
 export function tick() {
   const now = Date.now() + state.skew;
@@ -12,4 +20,5 @@ export function tick() {
     node.classList.toggle("soon", shown.level === "soon");
     node.classList.toggle("late", shown.level === "late");
   }
+  for (const paint of listeners) paint(now);
 }

@@ -6,6 +6,7 @@
 // (with thread.js and compose.js) and floor.js.
 
 import { NetworkError, SessionEnded } from "./api.js";
+import { consentChanged, forgetKeywords, reloadChannel } from "./channel.js";
 import { initCompose, stopTyping } from "./compose.js";
 import { tick } from "./countdown.js";
 import { $ } from "./dom.js";
@@ -24,6 +25,7 @@ import {
 } from "./pane.js";
 import { api, desk, forgetDrafts, isSupervisor, onClientEvents, setToken, state } from "./state.js";
 import { openStream } from "./stream.js";
+import { initTemplates } from "./templates.js";
 import { clearThread, customerTyping } from "./thread.js";
 
 const SESSION_ENDED = "Your session has ended; sign in again.";
@@ -104,8 +106,11 @@ async function start() {
   }
   await refreshNow();
   if (session !== state.session) return;
-  // Land where the work is: the first conversation, or the list's heading.
-  ($("mine").querySelector("button") ?? $("mine-title")).focus();
+  // Land where the work is: the first conversation, or the list's heading (unless the
+  // agent already went somewhere while the desk loaded).
+  if (document.activeElement === document.body || document.activeElement === null) {
+    ($("mine").querySelector("button") ?? $("mine-title")).focus();
+  }
 }
 
 /** Sign out: offline first (so no new work is routed here), then end the token. */
@@ -131,6 +136,7 @@ function endSession(message) {
   stream = null;
   setToken(null);
   forgetDrafts();
+  forgetKeywords();
   clearTimeout(refreshTimer);
   clearTimeout(retryTimer);
   retryTimer = null;
@@ -218,6 +224,7 @@ function onEvent(event) {
   state.lastSeq = event.seq;
   if (event.conversation_id) state.lastEvent.set(event.conversation_id, event.type);
   noteEvent(event);
+  if (event.type === "customer.consent_changed") consentChanged(event);
   refreshSoon();
 }
 
@@ -309,6 +316,7 @@ $("sign-out").addEventListener("click", guard(signOut));
 $("status").addEventListener("change", guard(setStatus));
 initLists(openFromList);
 initCompose(act);
+initTemplates({ act, refused: () => reloadChannel().catch(() => {}) });
 initPane();
 document.addEventListener("keydown", (event) => {
   if (!event.altKey || !state.me) return;

@@ -48,3 +48,13 @@ export function reconcile(container, items, key, create, update) {
     focused.focus({ preventScroll: true });
   }
 }
+
+/** Say `text` through the page's live region (emptied first: the same words twice
+ * are still said twice). */
+export function say(text) {
+  const announcer = $("announcer");
+  announcer.textContent = "";
+  setTimeout(() => {
+    announcer.textContent = text;
+  }, 50);
+}

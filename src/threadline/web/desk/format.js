@@ -25,11 +25,25 @@ const DELIVERY = {
   sent: "Sent",
   delivered: "Delivered",
   read: "Read",
-  failed: "Failed",
+  failed: "Not delivered",
   received: "Received",
 };
 
 export const deliveryLabel = (status) => DELIVERY[status] ?? status;
+
+// The channel a conversation runs on, as agents call it.
+const CHANNELS = {
+  sms: "SMS",
+  whatsapp: "WhatsApp",
+  messenger: "Messenger",
+  rcs: "RCS",
+  apple: "Apple Messages",
+  web: "Web chat",
+  app: "In-app",
+  api: "API",
+};
+
+export const channelLabel = (channel) => CHANNELS[channel] ?? channel;
 
 const VERIFICATION = {
   verified: "Verified",

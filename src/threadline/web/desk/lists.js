@@ -3,7 +3,7 @@
 
 import { tick } from "./countdown.js";
 import { $, el, reconcile } from "./dom.js";
-import { summaryCustomer } from "./format.js";
+import { channelLabel, summaryCustomer } from "./format.js";
 import { state } from "./state.js";
 
 /** Unread customer messages: the server's count when it sends one, else our own flag. */
@@ -43,7 +43,8 @@ function fill(button, c) {
       : c.waiting_on === "agent"
         ? "waiting for you"
         : "waiting on the customer";
-  parts.push(el("span", { className: "where", text: `${c.queue} · ${c.channel} · ${waiting}` }));
+  const where = `${c.queue} · ${channelLabel(c.channel)} · ${waiting}`;
+  parts.push(el("span", { className: "where", text: where }));
   if (c.last_message) {
     // The summary does not say which agent wrote it, so not "You".
     const who = previewSender(c.last_message);

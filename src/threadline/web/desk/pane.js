@@ -1,7 +1,9 @@
 // The right-hand pane: the open conversation and what can be done with it, and for
 // supervisors the tabs between it and the floor.
 
+import { clearAlsoOn, initAlsoOn, renderAlsoOn } from "./also.js";
 import { ApiError } from "./api.js";
+import { forgetChannel, syncChannel } from "./channel.js";
 import { hasReadMarkers, showDraft, stopTyping } from "./compose.js";
 import { $ } from "./dom.js";
 import { agentChoice } from "./format.js";
@@ -32,6 +34,9 @@ async function openConversation(id, { focus }) {
     $("action-error").textContent = "";
     $("pane-status").textContent = "";
     customerTyping(false);
+    forgetChannel();
+    clearAlsoOn();
+    focusWanted = false;
     state.open = id;
     state.detail = null;
     showDraft(id);
@@ -45,10 +50,13 @@ async function openConversation(id, { focus }) {
 }
 
 let openTicket = 0;
+// Asked for by an open that a refresh overtook: the refresh that paints gives it.
+let focusWanted = false;
 
 /** (Re)load the open conversation; close the pane if it is no longer the agent's. */
 export async function loadOpen({ focus }) {
   const id = state.open;
+  if (focus) focusWanted = true;
   const ticket = ++openTicket;
   const before = state.detail?.conversation.id === id ? state.detail : null;
   let detail;
@@ -64,29 +72,48 @@ export async function loadOpen({ focus }) {
   }
   // A later open (another click, Alt+Arrow) has taken the pane.
   if (ticket !== openTicket || state.open !== id) return;
-  const gone = takenAway(before, detail.conversation);
+  const gone = takenAway(before, detail);
   if (gone) {
     closePane(gone);
     return;
   }
   state.detail = detail;
+  // The channel's rules first, so the reply box is never offered and then taken back.
+  await syncChannel(detail);
+  if (ticket !== openTicket || state.open !== id) return;
   renderConversation(detail, { rebuild: before === null });
-  if (focus) ($("compose").hidden ? $("thread-title") : $("reply")).focus();
+  await renderAlsoOn(detail);
+  if (ticket !== openTicket || state.open !== id) return;
+  if (focusWanted) writingPlace().focus();
+  focusWanted = false;
   markRead();
 }
 
+/** Where the keyboard goes in an opened conversation: where the agent would write. */
+function writingPlace() {
+  if (!$("template-form").hidden) return $("template-choice");
+  if (!$("compose").hidden && !$("reply").disabled) return $("reply");
+  return $("thread-title");
+}
+
+const mine = (c) =>
+  (c.state === "assigned" && c.assigned_agent_id === state.me.id) ||
+  (c.state === "inactive" && c.owner_agent_id === state.me.id);
+
 /** Why the open conversation should leave the pane, or null if it stays. */
-function takenAway(before, now) {
+function takenAway(before, detail) {
   if (before === null) return null; // the agent asked to see it as it is
+  const now = detail.conversation;
+  // The customer's STOP closed it: it stays, to show why nothing more can be sent.
+  const optedOut = detail.sessions?.at(-1)?.close_reason === "customer_opted_out";
+  if (now.state === "closed" && optedOut) return null;
   if (now.state === "closed" && before.conversation.state !== "closed") {
     return "That conversation was closed.";
   }
   if (isSupervisor()) return null; // supervisors see every conversation
-  const me = state.me.id;
-  const stillMine =
-    (now.state === "assigned" && now.assigned_agent_id === me) ||
-    (now.state === "inactive" && now.owner_agent_id === me);
-  if (stillMine) return null;
+  // Opened to read (another channel of the customer's): it was never the agent's work.
+  if (!mine(before.conversation)) return null;
+  if (mine(now)) return null;
   return now.state === "queued"
     ? `That conversation went back to the ${now.queue} queue.`
     : "That conversation was reassigned.";
@@ -105,6 +132,7 @@ function closePane(message) {
   state.open = null;
   state.detail = null;
   openTicket++;
+  focusWanted = false;
   $("reply").value = "";
   clearThread(message);
   markCurrent();
@@ -272,6 +300,7 @@ export function moveSelection(step) {
 
 /** Attach the pane's buttons, forms and tabs. */
 export function initPane() {
+  initAlsoOn((id) => openFromList(id));
   $("transfer-toggle").addEventListener("click", guard(toggleTransfer));
   $("transfer-cancel").addEventListener("click", guard(toggleTransfer));
   $("transfer").addEventListener("submit", guard(transfer));

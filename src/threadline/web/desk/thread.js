@@ -1,44 +1,15 @@
 // The thread pane: who the customer is, how sure we are of it, the messages, and which
 // actions this agent may take on the conversation now.
 
-import { $, el } from "./dom.js";
-import { customerLabel, deliveryLabel, verificationLabel } from "./format.js";
+import { clearAlsoOn } from "./also.js";
+import { forgetChannel, renderRules } from "./channel.js";
+import { $, el, say } from "./dom.js";
+import { channelLabel, customerLabel, verificationLabel } from "./format.js";
+import { fingerprint, messageItem } from "./message.js";
 import { isSupervisor, state } from "./state.js";
 
 // A customer who stops typing without sending says nothing more; stop saying they type.
 const CUSTOMER_TYPING_SECONDS = 8;
-
-function sender(m, customer) {
-  if (m.direction === "inbound") return customer;
-  if (m.sender_type === "bot") return "Bot";
-  if (m.sender_type === "system") return "System";
-  if (m.sender_agent_id && m.sender_agent_id === state.me.id) return "You";
-  // Agents may not list agents: only a supervisor's desk knows the other names.
-  return state.agents.get(m.sender_agent_id)?.display_name ?? "Agent";
-}
-
-function meta(m, customer) {
-  const time = new Date(m.created_at);
-  const parts = [
-    sender(m, customer),
-    time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
-  ];
-  if (m.direction === "outbound") parts.push(deliveryLabel(m.delivery_status));
-  const span = el("span", { className: "meta", text: parts.join(" · ") });
-  span.title = time.toLocaleString();
-  return span;
-}
-
-function messageItem(m, customer) {
-  const item = el("li", { className: m.direction });
-  item.dataset.id = m.id;
-  item.dataset.seq = String(m.seq);
-  if (m.direction === "outbound" && m.delivery_status === "failed") item.classList.add("failed");
-  // dir=auto: Arabic or Hebrew text runs right to left, whatever the desk's language.
-  const text = el("span", { className: "text", text: m.text, attrs: { dir: "auto" } });
-  item.append(meta(m, customer), text);
-  return item;
-}
 
 function daySeparator(date) {
   const item = el("li", { className: "day", text: date });
@@ -54,7 +25,7 @@ const dayOf = (m) => new Date(m.created_at).toLocaleDateString([], DAY);
  * Paint the messages. Appends what is new and updates the rest in place, so the
  * agent's scroll position holds unless they were already reading the newest message.
  */
-function renderMessages(messages, customer, rebuild) {
+function renderMessages(messages, customer, channel, rebuild) {
   const thread = $("thread");
   const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 48;
   const shown = [...thread.querySelectorAll("li[data-id]")];
@@ -64,11 +35,15 @@ function renderMessages(messages, customer, rebuild) {
     shown.every((li, i) => li.dataset.id === messages[i].id);
   if (!samePrefix) thread.replaceChildren();
   const start = samePrefix ? shown.length : 0;
+  const undelivered = [];
   messages.slice(0, start).forEach((m, i) => {
     // A delivery status (or, on a supervisor's desk, an agent's name) may have changed.
-    const now = meta(m, customer);
-    const old = shown[i].querySelector(".meta");
-    if (old.textContent !== now.textContent) shown[i].replaceWith(messageItem(m, customer));
+    if (shown[i].dataset.shown === fingerprint(m, customer, channel)) return;
+    const item = messageItem(m, customer, channel);
+    if (item.classList.contains("failed") && !shown[i].classList.contains("failed")) {
+      undelivered.push(item.querySelector(".delivery-error").textContent);
+    }
+    shown[i].replaceWith(item);
   });
   let day = start > 0 ? dayOf(messages[start - 1]) : null;
   for (const m of messages.slice(start)) {
@@ -77,8 +52,10 @@ function renderMessages(messages, customer, rebuild) {
       day = dayOf(m);
       thread.append(daySeparator(day));
     }
-    thread.append(messageItem(m, customer));
+    thread.append(messageItem(m, customer, channel));
   }
+  // A reply that failed while the agent looks elsewhere on the page is still heard.
+  if (undelivered.length) say(`A reply was not delivered. ${undelivered.join(" ")}`);
   if (rebuild || !samePrefix || atBottom) thread.scrollTop = thread.scrollHeight;
   return messages.length > start && messages.slice(start).some((m) => m.direction === "inbound");
 }
@@ -136,7 +113,7 @@ export function renderConversation(detail, { rebuild }) {
   $("empty-hint").hidden = true;
   $("thread-view").hidden = false;
   $("thread-title").textContent = customer;
-  $("thread-info").textContent = `${c.queue} · ${c.channel} · ${stateText(c)}`;
+  $("thread-info").textContent = `${c.queue} · ${channelLabel(c.channel)} · ${stateText(c)}`;
   const level = verificationLabel(c.verification);
   $("verification").hidden = level === null;
   $("verification").textContent = level ?? "";
@@ -153,7 +130,8 @@ export function renderConversation(detail, { rebuild }) {
   if (!can.transfer) $("transfer").hidden = true;
   if (!can.close) hideCloseConfirm();
   $("close").hidden = !can.close || !$("close-confirm").hidden;
-  const fresh = renderMessages(detail.messages, customer, rebuild);
+  renderRules(can); // what the channel takes now may narrow the reply box further
+  const fresh = renderMessages(detail.messages, customer, c.channel, rebuild);
   if (fresh) customerTyping(false);
   return fresh;
 }
@@ -200,6 +178,8 @@ export function clearThread(message = "") {
   $("thread").replaceChildren();
   $("thread-title").textContent = "";
   $("thread-info").textContent = "";
+  forgetChannel();
+  clearAlsoOn();
   $("transfer").hidden = true;
   $("transfer-toggle").setAttribute("aria-expanded", "false");
   hideCloseConfirm();
