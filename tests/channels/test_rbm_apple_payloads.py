@@ -17,6 +17,7 @@ from tests.support.channels import APPLE_BUSINESS, APPLE_CSP_ID, CUSTOMER_PHONE,
 from tests.support.clock import FakeClock
 from threadline.adapters.providers import apple, rbm
 from threadline.adapters.providers.base import (
+    ConsentReport,
     CustomerMessage,
     MalformedPayload,
     OutboundRequest,
@@ -118,10 +119,21 @@ def test_a_delivery_event_for_our_message_names_it_by_our_id() -> None:
     assert (found.reference, found.status) == (ours, DeliveryStatus.DELIVERED)
 
 
-@pytest.mark.parametrize("kind", ["IS_TYPING", "SUBSCRIBE", "SOMETHING_NEW"])
+@pytest.mark.parametrize("kind", ["IS_TYPING", "SOMETHING_NEW"])
 def test_events_threadline_does_not_track_are_ignored(kind: str) -> None:
     assert rbm.parse(user_event(eventType=kind, eventId="e")) is None
     assert rbm.parse(rbm_push("is_typing").event) is None
+
+
+@pytest.mark.parametrize(("kind", "opted_out"), [("UNSUBSCRIBE", True), ("SUBSCRIBE", False)])
+def test_subscription_events_are_the_customers_consent(kind: str, opted_out: bool) -> None:
+    found = rbm.parse(user_event(eventType=kind, eventId="e"))
+    assert isinstance(found, ConsentReport)
+    assert (found.sender, found.opted_out, found.external_id) == (
+        "+15557654321",
+        opted_out,
+        "e",
+    )
 
 
 def test_a_shared_file_is_an_attachment_by_its_url() -> None:

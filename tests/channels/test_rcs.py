@@ -524,3 +524,49 @@ async def test_a_phone_that_cannot_receive_rcs_fails_the_reply_with_a_clear_reas
     assert failed["error"].startswith(f"{CUSTOMER_PHONE} cannot receive RCS messages")
     assert "NOT_FOUND" in failed["error"]
     assert world.fake.sent("rbm") == []
+
+
+async def test_stop_on_rcs_and_the_platforms_unsubscribe_opt_the_customer_out_once(
+    world: World,
+) -> None:
+    await world.connected_inbox("rcs")
+    alice = await world.live.agent("alice")
+    await world.fake.inbound_rbm(msisdn=CUSTOMER_PHONE, text="Where is my order?")
+    [row] = (await world.live.http.get("/api/v1/conversations", headers=alice.headers)).json()
+    # Google delivers the keyword message and an UNSUBSCRIBE event for one STOP.
+    await world.fake.inbound_rbm(msisdn=CUSTOMER_PHONE, text="STOP")
+    event = {
+        "senderPhoneNumber": CUSTOMER_PHONE,
+        "eventType": "UNSUBSCRIBE",
+        "eventId": "MxUnsub-1",
+        "sendTime": "2026-11-21T12:00:00Z",
+        "agentId": RBM_AGENT,
+    }
+    data = json.dumps(event).encode()
+    r = await world.live.http.post(
+        PATH, content=push_of(data), headers={HEADER: signed(world, data)}
+    )
+    assert r.status_code == 200, r.text
+    detail = await world.live.conversation(alice, row["id"])
+    assert detail["conversation"]["state"] == "closed"
+    channel = await world.live.http.get(
+        f"/api/v1/conversations/{row['id']}/channel", headers=alice.headers
+    )
+    assert channel.json()["opted_out"] is True
+    consent_events = [e for e in detail["events"] if e["type"] == "customer.consent_changed"]
+    assert len(consent_events) == 1
+    r = await world.live.http.post(
+        f"/api/v1/conversations/{row['id']}/messages", json={"text": "hi"}, headers=alice.headers
+    )
+    assert r.json()["error"]["code"] == "customer_opted_out"
+    # SUBSCRIBE: back in, without a message of theirs.
+    event = {**event, "eventType": "SUBSCRIBE", "eventId": "MxSub-1"}
+    data = json.dumps(event).encode()
+    r = await world.live.http.post(
+        PATH, content=push_of(data), headers={HEADER: signed(world, data)}
+    )
+    assert r.status_code == 200, r.text
+    channel = await world.live.http.get(
+        f"/api/v1/conversations/{row['id']}/channel", headers=alice.headers
+    )
+    assert channel.json()["opted_out"] is False

@@ -16,15 +16,17 @@ from fastapi import Request
 from threadline.adapters.providers.base import (
     BadSignature,
     Connection,
+    ConsentReport,
     CustomerMessage,
     StatusReport,
 )
+from threadline.adapters.providers.registry import provider
 from threadline.api.context import AppContext
 from threadline.core.consent import KeywordReplies, keyword_of
 from threadline.core.errors import DuplicateExternalId, Unavailable
 from threadline.core.inboxes import Inbox
 from threadline.service import webhooks
-from threadline.service.compliance import handle_keyword
+from threadline.service.compliance import handle_keyword, record_consent
 from threadline.service.inbound import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -73,8 +75,9 @@ def public_url(ctx: AppContext, request: Request) -> str:
 async def deliver(
     ctx: AppContext, conn: Connection, inbox: Inbox, message: CustomerMessage
 ) -> Delivered:
-    """A customer message into its conversation, once per provider message id; on SMS a
-    compliance keyword changes the customer's consent instead (service.compliance)."""
+    """A customer message into its conversation, once per provider message id; on
+    carrier messaging (SMS, RCS) a compliance keyword changes the customer's consent
+    instead (service.compliance)."""
     inbound = InboundMessage(
         address=message.sender,
         text=message.text,
@@ -82,7 +85,7 @@ async def deliver(
         display_name=message.name,
         attachments=message.attachments,
     )
-    keyword = keyword_of(message.text) if inbox.channel == "sms" else None
+    keyword = keyword_of(message.text) if provider(conn.provider).keywords else None
     if keyword is not None:
         replies = KeywordReplies(**conn.options.get("keyword_replies", {}))
         outcome = await ctx.tx.write(
@@ -100,3 +103,10 @@ async def deliver(
 async def report(ctx: AppContext, conn: Connection, reports: list[StatusReport]) -> None:
     if reports:
         await ctx.tx.write(lambda uow: webhooks.apply_reports(uow, conn, reports, ctx.now()))
+
+
+async def consent(ctx: AppContext, inbox: Inbox, found: ConsentReport) -> None:
+    source = "UNSUBSCRIBE" if found.opted_out else "SUBSCRIBE"
+    await ctx.tx.write(
+        lambda uow: record_consent(uow, inbox, found.sender, found.opted_out, source, ctx.now())
+    )

@@ -103,47 +103,98 @@ async def handle_keyword(
             kind=MessageKind.INEFFECTUAL,
         )
     )
-    current = await uow.consents.get(customer_id, inbox.channel)
+    wanted = {Keyword.OPT_OUT: ConsentState.OPTED_OUT, Keyword.OPT_IN: ConsentState.OPTED_IN}
+    change = await _change_consent(
+        uow, customer_id, conv, wanted.get(keyword), text.upper(), now, inbox.channel
+    )
+    # STOP is confirmed once; a repeated STOP gets silence. HELP always gets an answer.
+    reply = change.changed or keyword is Keyword.HELP
+    if reply:
+        await _reply(uow, conv, replies.for_keyword(keyword), now)
+    await _settle(uow, conv, change, now)
+    return KeywordOutcome(False, change.state, reply)
+
+
+async def record_consent(
+    uow: UnitOfWork, inbox: Inbox, address: str, opted_out: bool, source: str, now: datetime
+) -> bool:
+    """The platform reports the customer's opt-out or opt-in itself (RCS's UNSUBSCRIBE):
+    the same consent, with no message to store and nothing to confirm (the platform
+    has). Returns whether the consent changed; a report repeated changes nothing."""
+    identity = make_identity(inbox.channel, address)
+    owners = await uow.customers.owners_of(identity.channel, {identity.address})
+    customer_id = owners.get(identity.address)
+    if customer_id is None:
+        customer_id = await register_customer(uow, inbox.channel, identity, None, now)
+    conv = (await uow.conversations.for_customers(inbox.id, {customer_id}, for_update=True)).get(
+        customer_id
+    )
+    state = ConsentState.OPTED_OUT if opted_out else ConsentState.OPTED_IN
+    change = await _change_consent(uow, customer_id, conv, state, source, now, inbox.channel)
+    if conv is not None:
+        await _settle(uow, conv, change, now)
+    return change.changed
+
+
+async def _change_consent(
+    uow: UnitOfWork,
+    customer_id: uuid.UUID,
+    conv: Conversation | None,
+    wanted: ConsentState | None,
+    source: str,
+    now: datetime,
+    channel: str,
+) -> _ConsentChange:
+    """Sets the customer's consent on the channel (None: leaves it) and tells the desk
+    that holds their conversation. An opt-out closes an open conversation, since
+    nothing can be sent in it any more."""
+    current = await uow.consents.get(customer_id, channel)
     was = current.state if current else ConsentState.OPTED_IN
-    state = {
-        Keyword.OPT_OUT: ConsentState.OPTED_OUT,
-        Keyword.OPT_IN: ConsentState.OPTED_IN,
-        Keyword.HELP: was,
-    }[keyword]
-    changed = state is not was
-    if changed:
-        await uow.consents.put(Consent(customer_id, inbox.channel, state, now, text.upper()))
-        uow.record(
-            Event(
-                EventType.CONSENT_CHANGED,
-                now,
-                ACTOR_CUSTOMER,
-                conversation_id=conv.id,
-                agent_id=conv.holder,
-                queue=None if conv.holder else conv.skill,
-                payload={
-                    "customer_id": str(customer_id),
-                    "channel": inbox.channel,
-                    "state": str(state),
-                    "keyword": text.upper(),
-                },
-            )
+    state = wanted or was
+    if state is was:
+        return _ConsentChange(False, state)
+    await uow.consents.put(Consent(customer_id, channel, state, now, source))
+    uow.record(
+        Event(
+            EventType.CONSENT_CHANGED,
+            now,
+            ACTOR_CUSTOMER,
+            conversation_id=conv.id if conv else None,
+            agent_id=conv.holder if conv else None,
+            queue=conv.skill if conv and conv.holder is None else None,
+            payload={
+                "customer_id": str(customer_id),
+                "channel": channel,
+                "state": str(state),
+                "keyword": source,
+            },
         )
-    holder = conv.assigned_agent_id if conv.state is ConversationState.ASSIGNED else None
-    if keyword is Keyword.OPT_OUT and conv.state.is_open:
+    )
+    if conv is not None and state is ConsentState.OPTED_OUT and conv.state.is_open:
+        holder = conv.assigned_agent_id if conv.state is ConversationState.ASSIGNED else None
         conv.close(now, actor=ACTOR_CUSTOMER, reason=CloseReason.CUSTOMER_OPTED_OUT)
         await uow.conversations.close_session(
             conv.session_id, now, str(CloseReason.CUSTOMER_OPTED_OUT)
         )
-    # STOP is confirmed once; a repeated STOP gets silence. HELP always gets an answer.
-    reply = changed or keyword is Keyword.HELP
-    if reply:
-        await _reply(uow, conv, replies.for_keyword(keyword), now)
+        return _ConsentChange(True, state, freed=holder)
+    return _ConsentChange(True, state)
+
+
+@dataclass(frozen=True)
+class _ConsentChange:
+    changed: bool
+    state: ConsentState
+    # The agent whose slot an opt-out freed by closing their conversation.
+    freed: uuid.UUID | None = None
+
+
+async def _settle(
+    uow: UnitOfWork, conv: Conversation, change: _ConsentChange, now: datetime
+) -> None:
     await uow.conversations.save(conv)
     uow.collect(conv)
-    if holder is not None and not conv.state.is_open:
-        await release_and_route(uow, holder, now)
-    return KeywordOutcome(False, state, reply)
+    if change.freed is not None:
+        await release_and_route(uow, change.freed, now)
 
 
 def _close_reason(keyword: Keyword) -> CloseReason:

@@ -260,6 +260,7 @@ class AppleBusiness:
     rich_replies: ClassVar[bool] = True
     window: ClassVar[WindowRule | None] = None
     status_path: ClassVar[str | None] = None
+    keywords: ClassVar[bool] = False
     account_pattern: ClassVar[str] = _UUID  # the MSP (CSP) id
     address_pattern: ClassVar[str] = _UUID  # the business id
 

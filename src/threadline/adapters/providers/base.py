@@ -67,6 +67,17 @@ class StatusReport:
     reference: uuid.UUID | None = None
 
 
+@dataclass(frozen=True)
+class ConsentReport:
+    """The platform says the customer opted out of (or back in to) the business's
+    messages, apart from any message of theirs (RBM's UNSUBSCRIBE and SUBSCRIBE)."""
+
+    business: str
+    sender: str
+    opted_out: bool
+    external_id: str
+
+
 Inbound = CustomerMessage | StatusReport
 
 
@@ -132,6 +143,8 @@ class Provider(Protocol):
     # Where its status callbacks come, for a provider that takes a callback URL with
     # each message (Twilio); None where callbacks go to the app-wide webhook.
     status_path: ClassVar[str | None]
+    # Carrier messaging (SMS, RCS): STOP, START and HELP are compliance keywords.
+    keywords: ClassVar[bool]
 
     async def send(
         self,

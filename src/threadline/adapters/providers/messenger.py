@@ -207,6 +207,7 @@ class MessengerPage:
         },
     )
     status_path: ClassVar[str | None] = None
+    keywords: ClassVar[bool] = False
     # The Meta app's id, and the page's.
     account_pattern: ClassVar[str] = meta.ID_PATTERN
     address_pattern: ClassVar[str] = meta.ID_PATTERN

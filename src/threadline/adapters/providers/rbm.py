@@ -27,6 +27,7 @@ import httpx
 
 from threadline.adapters.providers.base import (
     Connection,
+    ConsentReport,
     CustomerMessage,
     MalformedPayload,
     OutboundRequest,
@@ -194,14 +195,19 @@ def _location(found: Any) -> str:
     return f"Shared a location: {lat}, {lon} (https://maps.google.com/?q={lat},{lon})"
 
 
-def parse(event: dict[str, Any]) -> CustomerMessage | StatusReport | None:
-    """A user message or a delivery event; None for what Threadline does not act on
-    (typing, subscription changes, platform events, message kinds it does not know)."""
+def parse(event: dict[str, Any]) -> CustomerMessage | StatusReport | ConsentReport | None:
+    """A user message, a delivery event or a subscription change; None for what
+    Threadline does not act on (typing, platform events, message kinds it does not
+    know)."""
     agent = agent_of(event)
     kind = event.get("eventType")
     if kind is not None:
         if not isinstance(kind, str):
             raise MalformedPayload("eventType is not a string", field="eventType")
+        if kind in ("UNSUBSCRIBE", "SUBSCRIBE"):
+            return ConsentReport(
+                agent, _sender(event), kind == "UNSUBSCRIBE", _string(event, "eventId")
+            )
         status = _EVENTS.get(kind)
         if status is None:
             return None
@@ -274,6 +280,7 @@ class RbmRcs:
     rich_replies: ClassVar[bool] = True
     window: ClassVar[WindowRule | None] = None
     status_path: ClassVar[str | None] = None
+    keywords: ClassVar[bool] = True
     account_pattern: ClassVar[str] = _SERVICE_ACCOUNT.pattern
     address_pattern: ClassVar[str] = _AGENT.pattern
 

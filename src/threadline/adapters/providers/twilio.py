@@ -147,6 +147,7 @@ class TwilioSms:
     rich_replies: ClassVar[bool] = False
     window: ClassVar[WindowRule | None] = None
     status_path: ClassVar[str | None] = "/webhooks/twilio/status"
+    keywords: ClassVar[bool] = True
     account_pattern: ClassVar[str] = _ACCOUNT.pattern
     address_pattern: ClassVar[str] = r"^\+[1-9][0-9]{6,14}$"  # E.164
 

@@ -272,6 +272,7 @@ class WhatsAppCloud:
     window: ClassVar[WindowRule | None] = WindowRule(timedelta(hours=24), templates_outside=True)
     # Statuses come to the app's webhook, naming the number.
     status_path: ClassVar[str | None] = None
+    keywords: ClassVar[bool] = False
     # The WhatsApp Business Account id, and the business phone number's id.
     account_pattern: ClassVar[str] = meta.ID_PATTERN
     address_pattern: ClassVar[str] = meta.ID_PATTERN

@@ -56,6 +56,8 @@ async def rbm_push(request: Request, ctx: Ctx) -> Response:
         await webhooks.deliver(ctx, conn, inbox, found)
     elif isinstance(found, StatusReport):
         await webhooks.report(ctx, conn, [found])
+    elif found is not None:
+        await webhooks.consent(ctx, inbox, found)
     return Response(status_code=200)
 
 
