@@ -7,10 +7,13 @@ the latency is each POST's round trip. The same run posts the same number throug
 API channel (`POST /api/v1/channel/messages`), the bare reference: what the webhook
 path adds is signature checking, provider parsing and the connection look-up.
 
-Outbound: N agent replies are queued across many conversations and the time until the
-fake provider has accepted all N is measured; the reference is the same N sends posted
-straight to the fake provider's Messages API with the outbox's concurrency, i.e. the
-rate the provider end allows on this machine.
+Outbound, live: N agent replies are written (C in flight) and each goes out as it is
+queued; the rate is replies written per second, and the time until the fake provider
+has accepted all N. Outbound, backlog: the provider is down while N more are written,
+then comes back, and the outbox's drain rate is N over the time from the first to the
+last acceptance at the provider. The reference is the same N sends posted straight to
+the fake provider's Messages API with the outbox's concurrency, i.e. the rate the
+provider end allows on this machine.
 
 Threadline, the fake provider and the load generator share one process and event loop
 here (as they share the machine's cores in any case), so the figures are a floor.
@@ -32,6 +35,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -73,6 +77,14 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def backlog_of(url: str) -> dict[str, int]:
+    db = Database(url)
+    try:
+        return await Transactor(db).read(lambda uow: uow.outbox.backlog())
+    finally:
+        await db.dispose()
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -267,21 +279,39 @@ async def _measure(args: argparse.Namespace, url: str) -> dict[str, Any]:
             sms_convs = [
                 c["id"] for c in listed.json() if c["channel"] == "sms" and c["state"] == "assigned"
             ]
-            before = len(fake.sent())
             replies = args.replies
-            log(f"outbound: {replies} replies over {len(sms_convs)} SMS conversations…")
-            began = time.perf_counter()
-            for i in range(replies):
+
+            async def reply(i: int) -> bool:
                 r = await http.post(
                     f"/api/v1/conversations/{sms_convs[i % len(sms_convs)]}/messages",
                     json={"text": f"Reply {i}"},
                     headers=headers,
                 )
-                assert r.status_code == 201, r.text
-            queued = time.perf_counter() - began
-            while len(fake.sent()) - before < replies:  # noqa: ASYNC110 - polls the fake
-                await asyncio.sleep(0.01)
-            drained = time.perf_counter() - began
+                return r.status_code == 201
+
+            async def all_sent(count: int) -> list[datetime]:
+                while len(fake.sent("twilio")) < count:  # noqa: ASYNC110 - polls the fake
+                    await asyncio.sleep(0.005)
+                return [m.at for m in fake.sent("twilio")]
+
+            # Live: replies written with C in flight, each sent as it is queued.
+            log(f"outbound: {replies} replies over {len(sms_convs)} SMS conversations…")
+            began = time.perf_counter()
+            live = await pump(replies, args.concurrency, reply)
+            await all_sent(replies)
+            live["all_sent_seconds"] = round(time.perf_counter() - began, 3)
+            # Backlog: the provider down while they are written, then back: how fast the
+            # outbox drains what waited (first to last acceptance at the provider).
+            fake.behave("down", provider="twilio")
+            await pump(replies, args.concurrency, reply)
+            while (await http.get(f"{base}/healthz")).status_code == 200:
+                backlog = await backlog_of(url)
+                if backlog.get("pending", 0) >= replies:
+                    break
+                await asyncio.sleep(0.1)
+            fake.behave("ok")
+            times = (await all_sent(2 * replies))[replies:]
+            drain = (max(times) - min(times)).total_seconds()
             auth = (TWILIO_ACCOUNT, made_up.twilio_auth_token)
 
             async def direct(i: int) -> bool:
@@ -297,10 +327,12 @@ async def _measure(args: argparse.Namespace, url: str) -> dict[str, Any]:
                 inbound[name] = await pump(args.messages, args.concurrency, one)
             report["inbound"] = inbound
             report["outbound"] = {
-                "replies": replies,
-                "queue_seconds": round(queued, 3),
-                "all_sent_seconds": round(drained, 3),
-                "sent_per_second": round(replies / drained, 1),
+                "replies_live": live,
+                "backlog_drain": {
+                    "messages": replies,
+                    "seconds": round(drain, 3),
+                    "per_second": round(replies / drain, 1) if drain else None,
+                },
                 "direct_to_fake_reference": await pump(
                     replies, settings.outbox_concurrency, direct
                 ),

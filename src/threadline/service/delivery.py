@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -142,8 +143,12 @@ class OutboxSender(BackgroundWorker):
 async def claim(uow: UnitOfWork, now: datetime, config: DeliveryConfig, limit: int) -> list[Work]:
     works: list[Work] = []
     changed: list[OutboxItem] = []
+    # A round's rows mostly share a few inboxes: each connection is read once.
+    connections: dict[uuid.UUID, tuple[Connection, Provider] | None] = {}
     for item in await uow.outbox.claimable(now, limit):
-        found = await channel_of(uow, item.inbox_id)
+        if item.inbox_id not in connections:
+            connections[item.inbox_id] = await channel_of(uow, item.inbox_id)
+        found = connections[item.inbox_id]
         msg = await uow.messages.get(item.message_id)
         assert msg is not None  # a foreign key guarantees it
         changed.append(item)
