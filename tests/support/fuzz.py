@@ -40,7 +40,7 @@ async def fuzz_webhook(
             deadline=None,
             derandomize=True,
             database=None,
-            suppress_health_check=[HealthCheck.too_slow],
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )
         @given(cases)
         def check(case: Case) -> None:

@@ -22,7 +22,11 @@ from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
 from threadline.core.outbox import OutboxItem, OutboxState
-from threadline.service.inbound import InboundMessage, register_customer
+from threadline.service.inbound import (
+    InboundMessage,
+    customer_and_conversation,
+    new_conversation,
+)
 from threadline.service.routing import release_and_route
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -44,14 +48,8 @@ async def handle_keyword(
 ) -> KeywordOutcome:
     identity = make_identity(inbox.channel, inbound.address)
     text = clean_body(inbound.text)
-    owners = await uow.customers.owners_of(identity.channel, {identity.address})
-    customer_id = owners.get(identity.address)
-    if customer_id is None:
-        customer_id = await register_customer(
-            uow, inbox.channel, identity, inbound.display_name, now
-        )
-    conv = (await uow.conversations.for_customers(inbox.id, {customer_id}, for_update=True)).get(
-        customer_id
+    customer_id, conv = await customer_and_conversation(
+        uow, inbox, identity, inbound.display_name, now
     )
     if inbound.external_id is not None:
         # After the lock, as in ingest: a concurrent delivery of the same webhook has
@@ -65,16 +63,7 @@ async def handle_keyword(
     if conv is None:
         # A first message that is a keyword: the thread exists to record it, closed at
         # once, since nobody is to answer it.
-        conv = Conversation.open(
-            id=uuid.uuid4(),
-            customer_id=customer_id,
-            inbox_id=inbox.id,
-            channel=inbox.channel,
-            skill=inbox.skill,
-            session_id=uuid.uuid4(),
-            now=now,
-            timing=timing,
-        )
+        conv = new_conversation(inbox, customer_id, now, timing)
         conv.close(now, actor=ACTOR_CUSTOMER, reason=_close_reason(keyword))
         await uow.conversations.add(conv)
         await uow.conversations.close_session(conv.session_id, now, str(_close_reason(keyword)))
@@ -122,13 +111,7 @@ async def record_consent(
     the same consent, with no message to store and nothing to confirm (the platform
     has). Returns whether the consent changed; a report repeated changes nothing."""
     identity = make_identity(inbox.channel, address)
-    owners = await uow.customers.owners_of(identity.channel, {identity.address})
-    customer_id = owners.get(identity.address)
-    if customer_id is None:
-        customer_id = await register_customer(uow, inbox.channel, identity, None, now)
-    conv = (await uow.conversations.for_customers(inbox.id, {customer_id}, for_update=True)).get(
-        customer_id
-    )
+    customer_id, conv = await customer_and_conversation(uow, inbox, identity, None, now)
     state = ConsentState.OPTED_OUT if opted_out else ConsentState.OPTED_IN
     change = await _change_consent(uow, customer_id, conv, state, source, now, inbox.channel)
     if conv is not None:

@@ -25,7 +25,7 @@ from threadline.core.messages import (
     SenderType,
     clean_body,
 )
-from threadline.core.pacing import Timings
+from threadline.core.pacing import ChannelTiming, Timings
 from threadline.core.verification import Verification
 from threadline.service.routing import OwnerOffer, release_slots, route_waiting
 from threadline.service.unit_of_work import UnitOfWork
@@ -212,16 +212,8 @@ class _Batch:
         kind = MessageKind.SUBSTANTIVE  # a new conversation's first message is answered
         conv = self.conversations.get((inbox.id, customer_id))
         if conv is None:
-            conv = Conversation.open(
-                id=uuid.uuid4(),
-                customer_id=customer_id,
-                inbox_id=inbox.id,
-                channel=inbox.channel,
-                skill=inbox.skill,
-                session_id=uuid.uuid4(),
-                now=now,
-                timing=self.timings(inbox.channel),
-                verification=inbound.proven,
+            conv = new_conversation(
+                inbox, customer_id, now, self.timings(inbox.channel), inbound.proven
             )
             seq = conv.receive_customer_message(
                 message_id=message_id,
@@ -317,3 +309,37 @@ async def register_customer(
         )
     )
     return customer.id
+
+
+def new_conversation(
+    inbox: Inbox,
+    customer_id: uuid.UUID,
+    now: datetime,
+    timing: ChannelTiming,
+    proven: Verification | None = None,
+) -> Conversation:
+    """A customer's one persistent conversation with an inbox, opened now."""
+    return Conversation.open(
+        id=uuid.uuid4(),
+        customer_id=customer_id,
+        inbox_id=inbox.id,
+        channel=inbox.channel,
+        skill=inbox.skill,
+        session_id=uuid.uuid4(),
+        now=now,
+        timing=timing,
+        verification=proven,
+    )
+
+
+async def customer_and_conversation(
+    uow: UnitOfWork, inbox: Inbox, identity: Identity, name: str | None, now: datetime
+) -> tuple[uuid.UUID, Conversation | None]:
+    """The customer known by `identity` (registered now if new) and their conversation
+    with `inbox`, locked, if they have one."""
+    owners = await uow.customers.owners_of(identity.channel, {identity.address})
+    customer_id = owners.get(identity.address)
+    if customer_id is None:
+        customer_id = await register_customer(uow, inbox.channel, identity, name, now)
+    found = await uow.conversations.for_customers(inbox.id, {customer_id}, for_update=True)
+    return customer_id, found.get(customer_id)
