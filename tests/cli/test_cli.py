@@ -240,14 +240,32 @@ def test_an_agent_reply_in_the_demo_reaches_the_fake_phone_and_comes_back_delive
             json={"status": "online"},
             headers=headers,
         )
+        sam = httpx.post(
+            f"{base}/api/v1/auth/login", json={"username": "sam", "password": "threadline-demo"}
+        ).json()
+        floor = {"Authorization": f"Bearer {sam['token']}"}
         deadline = time.monotonic() + 40
-        sms: list[dict[str, object]] = []
-        while time.monotonic() < deadline and not sms:
-            mine = httpx.get(f"{base}/api/v1/conversations", headers=headers).json()
-            sms = [c for c in mine if c["channel"] == "sms" and c["state"] == "assigned"]
+        chosen = None
+        while time.monotonic() < deadline and chosen is None:
+            # Bob's two slots may fill with other channels first: then the supervisor
+            # hands him a waiting SMS conversation, as a floor manager would.
+            found = httpx.get(f"{base}/api/v1/conversations?limit=200", headers=floor).json()
+            sms = [c for c in found if c["channel"] == "sms" and c["state"] != "closed"]
+            for c in sms:
+                if c["assigned_agent_id"] == login["agent"]["id"]:
+                    chosen = c["id"]
+                elif c["state"] == "queued":
+                    moved = httpx.post(
+                        f"{base}/api/v1/conversations/{c['id']}/transfer",
+                        json={"to_agent_id": login["agent"]["id"]},
+                        headers=floor,
+                    )
+                    chosen = c["id"] if moved.status_code == 200 else None
+                if chosen:
+                    break
             time.sleep(0.3)
-        assert sms, "no SMS conversation reached bob"
-        conversation = f"{base}/api/v1/conversations/{sms[0]['id']}"
+        assert chosen, "no SMS conversation reached bob"
+        conversation = f"{base}/api/v1/conversations/{chosen}"
         reply = httpx.post(f"{conversation}/messages", json={"text": "On it!"}, headers=headers)
         assert reply.status_code == 201, reply.text
         status = "queued"

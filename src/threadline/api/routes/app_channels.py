@@ -24,7 +24,10 @@ class AppChannelIn(Request):
         description="HS256: the server's environment holds the shared secret as "
         "THREADLINE_SECRET_<NAME>_IDENTITY_SECRET (at least 32 bytes).",
     )
-    public_key: Annotated[str, StringConstraints(max_length=8192)] | None = Field(
+    # A PEM RSA public key of 8192 bits is about 1,500 characters. The cap keeps any
+    # body that fits the schema under the API's 64 KiB limit, even written as JSON
+    # escapes (12 bytes a character), so the schema, not the size, refuses it.
+    public_key: Annotated[str, StringConstraints(max_length=4096)] | None = Field(
         default=None,
         description="RS256: the business's RSA public key (PEM, at least 2048 bits).",
     )
