@@ -12,6 +12,7 @@ from tests.support.channels import (
     ProviderSecrets,
     fake_for,
     threadline_for,
+    until_each_tried_once,
 )
 from tests.support.clock import FakeClock
 from tests.support.live import free_port
@@ -39,12 +40,7 @@ async def test_replies_queued_before_a_restart_are_sent_once_after_it(
             fake.behave("down", provider="twilio")
             for i in range(3):
                 await live.reply(alice, row["id"], f"Reply {i}")
-            for _ in range(40):  # each reply has been tried and pushed back
-                backlog = await live.tx.read(lambda uow: uow.outbox.backlog())
-                if backlog.get("pending") == 3:
-                    break
-                await asyncio.sleep(0.05)
-            assert backlog == {"pending": 3}
+            await until_each_tried_once(live, 3)
         assert fake.sent("twilio") == []
         fake.behave("ok")
         clock.advance(600)  # past every back-off

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
@@ -11,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import strategies as st
 
-from tests.support.channels import CUSTOMER_PHONE, SMS_NUMBER, World
+from tests.support.channels import CUSTOMER_PHONE, SMS_NUMBER, World, until_each_tried_once
 from tests.support.fuzz import fuzz_webhook
 from tests.support.live import AgentHandle
 from threadline.adapters.providers.signing import twilio_signature
-from threadline.adapters.schema import conversations
+from threadline.adapters.schema import conversations, messages, outbox
 from threadline.service.unit_of_work import UnitOfWork
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "twilio"
@@ -362,3 +364,99 @@ async def test_signed_forms_of_any_shape_never_fail_the_server_and_refusals_stor
 
     seen = await fuzz_webhook(world.live, FORMS, post)
     assert seen[400] > 0, seen  # the fuzz got past the signature into parsing
+
+
+async def test_a_reply_queued_before_its_inbox_was_disconnected_fails_with_the_reason(
+    world: World,
+) -> None:
+    inbox = await world.connected_inbox("sms")
+    alice = await _agent_online(world)
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="hi")
+    row = await _conversation_of(world, alice)
+    world.fake.behave("down", provider="twilio")
+    reply = await world.live.reply(alice, str(row["id"]), "Hello!")
+    await until_each_tried_once(world.live, 1)
+    r = await world.live.http.delete(
+        f"/api/v1/inboxes/{inbox.id}/connection", headers=world.admin.headers
+    )
+    assert r.status_code == 204, r.text
+    world.live.clock.advance(600)
+    for _ in range(100):
+        detail = await world.live.conversation(alice, str(row["id"]))
+        [mine] = [m for m in detail["messages"] if m["id"] == reply["id"]]
+        if mine["delivery_status"] == "failed":
+            break
+        await asyncio.sleep(0.02)
+    assert mine["delivery_status"] == "failed"
+    assert mine["delivery_error"] == "the inbox no longer has a provider connection"
+
+
+async def _as_if_its_worker_died(world: World, message_id: str, status: str) -> None:
+    """The outbox row of a message left mid-send by a process that died: leased, with
+    the lease run out; and the message's status as the provider's callbacks left it."""
+
+    async def leave(uow: UnitOfWork) -> None:
+        now = world.live.clock()
+        await uow.conn.execute(
+            outbox.update()
+            .where(outbox.c.message_id == uuid.UUID(message_id))
+            .values(state="sending", attempts=1, lease_until=now - timedelta(seconds=1))
+        )
+        await uow.conn.execute(
+            messages.update()
+            .where(messages.c.id == uuid.UUID(message_id))
+            .values(delivery_status=status)
+        )
+
+    await world.live.tx.write(leave)
+
+
+async def _status_of(world: World, agent: AgentHandle, conversation_id: str, mid: str) -> str:
+    detail = await world.live.conversation(agent, conversation_id)
+    [mine] = [m for m in detail["messages"] if m["id"] == mid]
+    return str(mine["delivery_status"])
+
+
+async def test_a_send_cut_off_by_a_dead_worker_is_never_repeated_on_twilio(world: World) -> None:
+    await world.connected_inbox("sms")
+    alice = await _agent_online(world)
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="hi")
+    conversation_id = str((await _conversation_of(world, alice))["id"])
+    world.fake.behave("down", provider="twilio")  # keep both replies in the outbox
+    delivered = await world.live.reply(alice, conversation_id, "One")
+    unknown = await world.live.reply(alice, conversation_id, "Two")
+
+    await until_each_tried_once(world.live, 2)
+    world.fake.behave("ok")
+    # One was delivered before its worker died (its callback came); of the other
+    # nothing is known.
+    await _as_if_its_worker_died(world, delivered["id"], "delivered")
+    await _as_if_its_worker_died(world, unknown["id"], "queued")
+    world.live.clock.advance(600)
+    for _ in range(100):
+        if await _status_of(world, alice, conversation_id, unknown["id"]) == "failed":
+            break
+        await asyncio.sleep(0.02)
+    assert await _status_of(world, alice, conversation_id, delivered["id"]) == "delivered"
+    detail = await world.live.conversation(alice, conversation_id)
+    [failed] = [m for m in detail["messages"] if m["id"] == unknown["id"]]
+    assert failed["delivery_status"] == "failed"
+    assert failed["delivery_error"].startswith("not confirmed")
+    assert world.fake.sent("twilio") == []  # neither was sent again
+    assert await world.live.tx.read(lambda uow: uow.outbox.backlog()) == {
+        "sent": 1,
+        "failed": 1,
+    }
+    # Twilio's callback for the unknown one arrives after all: it was sent.
+    form = [
+        ("MessageSid", "SM" + "c" * 32),
+        ("MessageStatus", "delivered"),
+        ("AccountSid", "AC" + "a" * 32),
+        ("From", SMS_NUMBER),
+        ("To", CUSTOMER_PHONE),
+    ]
+    path = f"/webhooks/twilio/status?message={unknown['id']}"
+    body = urlencode(form).encode()
+    status, text = await _post_form(world, path, body, _signed(world, path, body))
+    assert status == 204, text
+    assert await _status_of(world, alice, conversation_id, unknown["id"]) == "delivered"

@@ -7,6 +7,7 @@ would put the same token in the provider's console and in Threadline's environme
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import secrets
@@ -14,15 +15,18 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.clock import FakeClock
 from tests.support.live import AgentHandle, InboxHandle, Live, free_port, serve
+from threadline.adapters.schema import outbox
 from threadline.core.agents import Role
 from threadline.fakeprovider.config import FakeAccounts
 from threadline.fakeprovider.handle import FakeProvider
 from threadline.fakeprovider.server import serve_fake_provider
+from threadline.service.unit_of_work import UnitOfWork
 
 # The ids of the recorded fixtures (tests/fixtures/), so a fixture posted to a test
 # server names a connected inbox.
@@ -216,3 +220,24 @@ async def channel_world(
     ):
         admin = await live.agent("ada", role=Role.ADMIN, online=False)
         yield World(live, fake, admin, made_up)
+
+
+async def outbox_rows(live: Live) -> list[tuple[str, int]]:
+    """(state, attempts) of every outbox row, sorted."""
+
+    async def rows(uow: UnitOfWork) -> list[tuple[str, int]]:
+        found = await uow.conn.execute(sa.select(outbox.c.state, outbox.c.attempts))
+        return sorted((r.state, r.attempts) for r in found)
+
+    return await live.tx.read(rows)
+
+
+async def until_each_tried_once(live: Live, count: int) -> None:
+    """Until `count` rows have each failed one attempt and wait for their retry (a new
+    row is pending too, before its first attempt)."""
+    wanted = [("pending", 1)] * count
+    for _ in range(250):
+        if await outbox_rows(live) == wanted:
+            return
+        await asyncio.sleep(0.02)
+    assert await outbox_rows(live) == wanted

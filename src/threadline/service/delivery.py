@@ -153,14 +153,14 @@ async def claim(uow: UnitOfWork, now: datetime, config: DeliveryConfig, limit: i
         assert msg is not None  # a foreign key guarantees it
         changed.append(item)
         if found is None:
-            item.claim(now, config.lease, idempotent=False)
-            item.record(
-                Rejected("the inbox no longer has a provider connection"),
-                now,
-                config.policy,
-                idempotent=False,
-                jitter=0.0,
-            )
+            if item.claim(now, config.lease, idempotent=False):
+                item.record(
+                    Rejected("the inbox no longer has a provider connection"),
+                    now,
+                    config.policy,
+                    idempotent=False,
+                    jitter=0.0,
+                )
             await _settle(uow, item, msg, now)
             continue
         conn, prov = found
