@@ -29,7 +29,7 @@ from threadline.core.widgets import WidgetLook
 from threadline.fakeprovider.handle import FakeProvider
 from threadline.service import agents, inboxes, widgets
 from threadline.service.unit_of_work import Transactor, UnitOfWork
-from threadline.settings import Settings
+from threadline.settings import Settings, secrets_from
 
 DEMO_AGENTS = [
     ("alice", "Alice Moreau", Role.AGENT, {"general", "billing"}, 3, 5),
@@ -211,7 +211,8 @@ async def _run(
         host=host,
         port=port,
         public_url=f"http://{host}:{port}",
-        channel_secrets=made_up.environment(),
+        # The operator's own secrets too, so an admin can connect more inboxes.
+        channel_secrets={**secrets_from(os.environ), **made_up.environment()},
         twilio_api_base=fake.base_url,
         meta_graph_base=fake.base_url,
     )

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     # has just queued one: the worst-case delay of a retry, not of a fresh reply (a
     # commit wakes the worker at once).
     outbox_interval_seconds: float = Field(default=1.0, gt=0, le=60)
-    # A claimed message's lease: longer than a send can take (the HTTP timeout below,
-    # plus recording it), so no live worker's send is ever taken over.
+    # A claimed message's lease: longer than a send can take (twice the provider
+    # timeout below: a token fetch and the send; every send is cut off there), so no
+    # live worker's send is ever taken over.
     outbox_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     # How long a provider may take to answer one send: providers answer in well under a
     # second; past this the outcome is unknown (core.outbox).
@@ -78,6 +79,17 @@ class Settings(BaseSettings):
     # docs/channels/): provider tokens and app secrets, which never enter the database.
     channel_secrets: dict[str, str] = Field(default_factory=dict)
     log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        # A lease shorter than a send would let a second worker take over a send in
+        # flight: the one way the outbox could send a message twice.
+        if self.outbox_lease_seconds <= 2 * self.provider_timeout_seconds + 5:
+            raise ValueError(
+                "outbox_lease_seconds must exceed twice provider_timeout_seconds plus 5"
+            )
+        return self
+
     # Extra or replacement lexicons for the message classifier (*.toml, one language
     # each; see src/threadline/lexicons/). None: the shipped English and Spanish.
     lexicons_dir: Path | None = None

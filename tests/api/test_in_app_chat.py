@@ -426,3 +426,23 @@ async def test_a_verified_phone_makes_the_app_and_sms_one_customer(world: World)
     }
     texts = (await live.http.get("/api/v1/customers?q=5550001234", headers=admin.headers)).json()
     assert [[i["channel"] for i in c["identities"]] for c in texts] == [["sms"]]
+
+
+async def test_a_recycled_number_never_shows_one_app_user_anothers_thread(
+    world: World,
+) -> None:
+    live, admin = world.live, world.admin
+    app = await app_inbox(live, admin, "RS256")
+    verified = {"phone_number_verified": True}
+    first = app.identity("cust-77", phone_number="+15557000001", **verified)
+    await app.says(first, "My account question, private")
+    # The number now belongs to someone else, who verifies it in the same app.
+    second = app.identity("cust-79", phone_number="+15557000001", **verified)
+    await app.says(second, "Hello, new here")
+    assert await customer(live, admin, "cust-79") == {
+        "identities": ["app:cust-79"],
+        "channels": ["app"],
+    }
+    assert "app:cust-79" not in (await customer(live, admin, "cust-77"))["identities"]
+    thread = await app.thread(second)
+    assert "My account question, private" not in str(thread)

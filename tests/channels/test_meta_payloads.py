@@ -26,7 +26,7 @@ from threadline.adapters.providers.base import (
 )
 from threadline.adapters.providers.signing import meta_signature
 from threadline.core.messages import MAX_BODY_CHARS, Attachment, DeliveryStatus
-from threadline.core.outbox import Rejected, Retry
+from threadline.core.outbox import Rejected, Retry, Unknown
 from threadline.core.rich import Template
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "meta"
@@ -602,11 +602,18 @@ def test_rate_limits_are_retried_after_the_time_meta_asks(code: int) -> None:
     assert outcome == Retry(f"WhatsApp error {code}: (#x) Rate limit hit", timedelta(seconds=30))
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
-def test_meta_failing_is_retried(status: int) -> None:
-    assert isinstance(sorted_refusal(graph_answer(status, 1)), Retry)
-    no_json = httpx.Response(status, request=httpx.Request("POST", "https://graph.example/"))
+def test_meta_unavailable_is_retried() -> None:
+    assert isinstance(sorted_refusal(graph_answer(503, 1)), Retry)
+    no_json = httpx.Response(503, request=httpx.Request("POST", "https://graph.example/"))
     assert isinstance(sorted_refusal(no_json), Retry)
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_server_error_after_the_request_went_out_is_an_unknown_outcome(status: int) -> None:
+    # Meta may have taken it: without an idempotency key it is not sent again.
+    assert isinstance(sorted_refusal(graph_answer(status, 1)), Unknown)
+    no_json = httpx.Response(status, request=httpx.Request("POST", "https://graph.example/"))
+    assert isinstance(sorted_refusal(no_json), Unknown)
 
 
 def test_a_refused_access_token_is_final_and_named() -> None:

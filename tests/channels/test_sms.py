@@ -460,3 +460,78 @@ async def test_a_send_cut_off_by_a_dead_worker_is_never_repeated_on_twilio(world
     status, text = await _post_form(world, path, body, _signed(world, path, body))
     assert status == 204, text
     assert await _status_of(world, alice, conversation_id, unknown["id"]) == "delivered"
+
+
+async def test_a_reply_waiting_for_a_retry_is_not_sent_again_once_the_provider_reports_it(
+    world: World,
+) -> None:
+    await world.connected_inbox("sms")
+    alice = await _agent_online(world)
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="hi")
+    conversation_id = str((await _conversation_of(world, alice))["id"])
+    # Twilio answers 503 (so Threadline will retry), yet its callback says delivered.
+    world.fake.behave("down", provider="twilio")
+    reply = await world.live.reply(alice, conversation_id, "Hello")
+    await until_each_tried_once(world.live, 1)
+    world.fake.behave("ok")
+    form = [
+        ("MessageSid", "SM" + "d" * 32),
+        ("MessageStatus", "delivered"),
+        ("AccountSid", "AC" + "a" * 32),
+        ("From", SMS_NUMBER),
+        ("To", CUSTOMER_PHONE),
+    ]
+    path = f"/webhooks/twilio/status?message={reply['id']}"
+    body = urlencode(form).encode()
+    status, text = await _post_form(world, path, body, _signed(world, path, body))
+    assert status == 204, text
+    world.live.clock.advance(600)  # the retry is due
+    for _ in range(100):
+        if await world.live.tx.read(lambda uow: uow.outbox.backlog()) == {"sent": 1}:
+            break
+        await asyncio.sleep(0.02)
+    assert await world.live.tx.read(lambda uow: uow.outbox.backlog()) == {"sent": 1}
+    assert world.fake.sent("twilio") == []
+    assert await _status_of(world, alice, conversation_id, reply["id"]) == "delivered"
+
+
+@pytest.mark.parametrize("to", ["%00", "not-a-number", "%2B1"])
+async def test_a_webhook_naming_no_phone_number_is_refused_before_any_look_up(
+    world: World, to: str
+) -> None:
+    body = f"To={to}&From=%2B15557654321&Body=hi".encode()
+    status, text = await _post_form(world, "/webhooks/twilio/sms", body, "eA==")
+    assert status == 400, text
+    assert "malformed_payload" in text
+
+
+async def test_a_provider_inbox_takes_no_messages_around_its_webhook(world: World) -> None:
+    inbox = await world.connected_inbox("sms")
+    body = {"external_id": "x1", "customer": {"address": "not-a-phone"}, "text": "STOP"}
+    r = await world.live.http.post("/api/v1/channel/messages", json=body, headers=inbox.headers)
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "provider_delivers"
+    assert await _stored_conversations(world) == 0
+
+
+async def test_a_reply_to_a_customer_with_two_numbers_goes_to_neither(world: World) -> None:
+    await world.connected_inbox("sms")
+    alice = await _agent_online(world)
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="hi")
+    row = await _conversation_of(world, alice)
+    r = await world.live.http.post(
+        f"/api/v1/customers/{row['customer_id']}/identities",
+        json={"channel": "sms", "address": "+15550007777"},
+        headers=world.admin.headers,
+    )
+    assert r.status_code == 201, r.text
+    reply = await world.live.reply(alice, str(row["id"]), "Which phone gets this?")
+    for _ in range(100):
+        if await _status_of(world, alice, str(row["id"]), reply["id"]) == "failed":
+            break
+        await asyncio.sleep(0.02)
+    detail = await world.live.conversation(alice, str(row["id"]))
+    [mine] = [m for m in detail["messages"] if m["id"] == reply["id"]]
+    assert mine["delivery_status"] == "failed"
+    assert "2 sms addresses" in mine["delivery_error"]
+    assert world.fake.sent("twilio") == []

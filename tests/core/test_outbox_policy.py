@@ -104,3 +104,8 @@ def test_a_lapsed_lease_is_taken_over_only_where_the_provider_drops_repeats() ->
         assert item.state is expected
         # The same key on every attempt: the provider recognises the repeat.
         assert item.idempotency_key == str(item.id)
+
+
+def test_a_long_retry_budget_never_overflows_the_backoff() -> None:
+    policy = RetryPolicy(max_attempts=100)
+    assert policy.delay(100, 0.99) <= policy.cap

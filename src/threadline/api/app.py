@@ -74,6 +74,8 @@ def delivery_config(settings: Settings, secrets: Secrets) -> DeliveryConfig:
         ),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         concurrency=settings.outbox_concurrency,
+        # Two requests at most (a token, then the send), each within the timeout.
+        send_timeout=timedelta(seconds=2 * settings.provider_timeout_seconds),
         public_url=(settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/"),
     )
 

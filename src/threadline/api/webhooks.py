@@ -3,7 +3,9 @@ over the exact bytes), find the connection, take its secret, and hand what the
 provider said to the service layer.
 
 Order matters for what an unsigned caller can learn: a request without a signature is
-refused before anything is looked up, so nobody can probe which numbers are connected.
+refused before anything is looked up. One with a made-up signature is looked up (the
+connection's secret is what it must match), so it learns whether the number it names
+is connected (404) or not (403): numbers are public, the secrets are what matter.
 """
 
 from __future__ import annotations

@@ -93,7 +93,9 @@ class RetryPolicy:
         many rows that failed together over the second half of the step ("equal
         jitter"), so they do not all come back at once and knock the provider over
         again, yet each waits at least half the step."""
-        step: timedelta = min(self.cap, self.base * (2 ** max(0, attempts - 1)))
+        # The exponent is capped first: 2**n of a large n would overflow a timedelta.
+        doublings = min(max(0, attempts - 1), 40)
+        step: timedelta = min(self.cap, self.base * (2**doublings))
         return step * (0.5 + 0.5 * jitter)
 
 

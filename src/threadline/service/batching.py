@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from threadline.adapters.worker import BackgroundWorker
 from threadline.core.classify import Classifier
-from threadline.core.errors import DomainError, Unauthenticated
+from threadline.core.errors import Conflict, DomainError, Unauthenticated
 from threadline.core.inboxes import Inbox
 from threadline.service import auth, inbound
 from threadline.service.unit_of_work import CommitFailed, Transactor, UnitOfWork
@@ -104,13 +104,26 @@ class IngestBatcher(BackgroundWorker):
 
         async def use_case(uow: UnitOfWork) -> list[inbound.IngestResult | DomainError]:
             inboxes: dict[str | Inbox, Inbox | None] = {}
+            refused: dict[str | Inbox, DomainError] = {}
             for item in live:
-                if item.token not in inboxes:
-                    inboxes[item.token] = (
-                        item.token
-                        if isinstance(item.token, Inbox)
-                        else await auth.inbox_for(uow, item.token)
+                if item.token in inboxes:
+                    continue
+                if isinstance(item.token, Inbox):
+                    inboxes[item.token] = item.token
+                    continue
+                inbox = await auth.inbox_for(uow, item.token)
+                if inbox is None:
+                    refused[item.token] = Unauthenticated("invalid inbox token")
+                elif await uow.connections.for_inbox(inbox.id) is not None:
+                    # Its messages come through the provider's signed webhook, where
+                    # compliance keywords and addresses are checked; not around it.
+                    refused[item.token] = Conflict(
+                        "this inbox receives its customers' messages through its "
+                        "provider's webhook, not the API channel",
+                        code="provider_delivers",
                     )
+                    inbox = None
+                inboxes[item.token] = inbox
             arrivals = [
                 inbound.Arrival(inbox, item.message, item.received_at)
                 for item in live
@@ -118,9 +131,7 @@ class IngestBatcher(BackgroundWorker):
             ]
             stored = iter(await inbound.ingest_many(uow, arrivals, self._classifier))
             return [
-                next(stored)
-                if inboxes[item.token] is not None
-                else Unauthenticated("invalid inbox token")
+                next(stored) if inboxes[item.token] is not None else refused[item.token]
                 for item in live
             ]
 

@@ -49,9 +49,6 @@ from threadline.service.unit_of_work import Transactor, UnitOfWork
 log = logging.getLogger(__name__)
 
 ACTOR = "outbox"
-# Rows claimed per round: a round's sends run concurrently (up to the concurrency
-# setting), and a large backlog drains round after round without waiting for the tick.
-CLAIM_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,12 @@ class DeliveryConfig:
     secrets: Secrets
     policy: RetryPolicy
     lease: timedelta
+    # Rows claimed per round, all sent at once: never more than can be in flight, so no
+    # claimed row waits for a slot while its lease runs down.
     concurrency: int
+    # The most one send may take, its token fetch included; must stay well inside the
+    # lease, so that no live worker's send is ever taken over.
+    send_timeout: timedelta
     # This service as providers reach it, for per-message status callback URLs.
     public_url: str
 
@@ -90,16 +92,28 @@ class OutboxSender(BackgroundWorker):
         self._interval = interval
         self._jitter = jitter
         self._wake = asyncio.Event()
-        self._slots = asyncio.Semaphore(config.concurrency)
+        self._stopping = False
 
     def nudge(self) -> None:
         """Something was queued: look now rather than at the next tick."""
         self._wake.set()
 
+    async def stop(self) -> None:
+        """Lets a round in flight finish (its sends are bounded by the send timeout),
+        so a restart does not leave claimed rows whose outcome is unknown."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(
+                    asyncio.shield(self._task), self._config.send_timeout.total_seconds() + 5
+                )
+        await super().stop()
+
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
-                while await self.run_once() >= CLAIM_BATCH:
+                while not self._stopping and await self.run_once() >= self._config.concurrency:
                     pass
             except Exception:
                 log.exception("outbox round failed; will retry")
@@ -110,7 +124,9 @@ class OutboxSender(BackgroundWorker):
     async def run_once(self) -> int:
         """One round: claim, send, record. Returns how many rows it claimed."""
         now = self._clock()
-        works = await self._tx.write(lambda uow: claim(uow, now, self._config, CLAIM_BATCH))
+        works = await self._tx.write(
+            lambda uow: claim(uow, now, self._config, self._config.concurrency)
+        )
         if not works:
             return 0
         outcomes = await asyncio.gather(*(self._send(w) for w in works))
@@ -123,8 +139,8 @@ class OutboxSender(BackgroundWorker):
         return len(works)
 
     async def _send(self, work: Work) -> SendOutcome:
-        async with self._slots:
-            try:
+        try:
+            async with asyncio.timeout(self._config.send_timeout.total_seconds()):
                 return await work.provider.send(
                     self._http,
                     self._config.urls,
@@ -133,11 +149,13 @@ class OutboxSender(BackgroundWorker):
                     work.request,
                     self._clock(),
                 )
-            except LookupError as missing:
-                return Retry(f"{missing} is not set in the server's environment")
-            except Exception as exc:  # an adapter bug must not kill the worker
-                log.exception("provider %s failed to send", work.provider.name)
-                return Retry(f"internal error while sending ({type(exc).__name__})")
+        except TimeoutError:
+            return Unknown("no answer from the provider in time")
+        except LookupError as missing:
+            return Retry(f"{missing} is not set in the server's environment")
+        except Exception as exc:  # an adapter bug must not kill the worker
+            log.exception("provider %s failed to send", work.provider.name)
+            return Retry(f"internal error while sending ({type(exc).__name__})")
 
 
 async def claim(uow: UnitOfWork, now: datetime, config: DeliveryConfig, limit: int) -> list[Work]:
@@ -164,9 +182,9 @@ async def claim(uow: UnitOfWork, now: datetime, config: DeliveryConfig, limit: i
             await _settle(uow, item, msg, now)
             continue
         conn, prov = found
-        if item.state is OutboxState.SENDING and msg.delivery_status is not DeliveryStatus.QUEUED:
-            # Its worker died after the provider took it: the provider's own status
-            # report has come in since.
+        if msg.delivery_status is not DeliveryStatus.QUEUED:
+            # The provider has it: its own status report has come in since (after a
+            # worker died mid-send, or an answer that did not say it was taken).
             item.claim(now, config.lease, idempotent=True)
             item.record(
                 Accepted(msg.external_id or ""), now, config.policy, idempotent=True, jitter=0.0
@@ -200,9 +218,17 @@ async def _request(
     ):
         return Rejected("the customer opted out of messages on this channel")
     identities = (await uow.customers.identities([conv.customer_id]))[conv.customer_id]
-    to = next((i.address for i in identities if i.channel == conv.channel), None)
-    if to is None:
+    addresses = [i.address for i in identities if i.channel == conv.channel]
+    if not addresses:
         return Rejected(f"the customer has no {conv.channel} address")
+    if len(addresses) > 1:
+        # Which one they wrote from is not recorded, and the other may be a number
+        # that now belongs to someone else: sending to neither is the safe failure.
+        return Rejected(
+            f"the customer has {len(addresses)} {conv.channel} addresses and which one "
+            "to answer is not known: remove the stale one from the customer"
+        )
+    [to] = addresses
     template = item.payload.get("template")
     callback = (
         f"{config.public_url}{prov.status_path}?message={msg.id}" if prov.status_path else None
@@ -240,9 +266,9 @@ async def record(
             continue
         msg = await uow.messages.get(item.message_id, for_update=True)
         assert msg is not None
-        if isinstance(outcome, Unknown) and msg.delivery_status is not DeliveryStatus.QUEUED:
-            # The answer to our send never came, but the provider's own status callback
-            # did: it has the message.
+        if not isinstance(outcome, Accepted) and msg.delivery_status is not DeliveryStatus.QUEUED:
+            # The answer to our send did not say the provider took it, but the
+            # provider's own status report did: it has the message.
             outcome = Accepted(msg.external_id or "")
         item.record(
             outcome, now, config.policy, idempotent=work.provider.idempotent, jitter=jitter()

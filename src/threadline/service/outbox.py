@@ -164,12 +164,18 @@ async def apply_report(
     if msg.delivery_status is DeliveryStatus.RECEIVED:
         return None
     status = advance_status(msg.delivery_status, report.status)
-    if _unconfirmed(msg) and report.status is not DeliveryStatus.FAILED:
-        # We gave up on knowing; the provider now says it has the message.
+    unconfirmed = _unconfirmed(msg)
+    if unconfirmed:
+        # We gave up on knowing; the provider now says what became of it, and its
+        # word is final either way.
         status = report.status
-    if status is msg.delivery_status:
+    if status is msg.delivery_status and not unconfirmed:
         return msg
-    error = report.error if status is DeliveryStatus.FAILED else None
+    error = (
+        (report.error or "the provider reported it failed")
+        if status is DeliveryStatus.FAILED
+        else None
+    )
     await uow.messages.set_status(msg.id, status, now, error)
     if msg.external_id is None and report.external_id:
         await uow.messages.set_external_id(msg.id, report.external_id)

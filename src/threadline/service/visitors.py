@@ -270,7 +270,14 @@ async def _links(uow: UnitOfWork, signed: SignedIdentity) -> _Links:
     phone_owners = {o for o in phone.values() if o is not None}
     owner = app_owner
     if owner is None and len(phone_owners) == 1:
-        owner = next(iter(phone_owners))  # met by phone first: the app identity joins them
+        candidate = next(iter(phone_owners))
+        known = (await uow.customers.identities([candidate]))[candidate]
+        # Met by phone first: the app identity joins them, unless they are already
+        # another of the business's users. Numbers are recycled; a verified phone
+        # proves the number, not that two accounts are one person, and joining them
+        # would show one the other's conversations.
+        if not any(i.channel == "app" for i in known):
+            owner = candidate
     unowned = [app] if app_owner is None else []
     if phone_owners <= {owner}:
         # The number's other identities follow only when no one else has any of them: a

@@ -171,10 +171,13 @@ async def post(http: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Respon
 
 
 def refused(response: httpx.Response, error: str) -> SendOutcome:
-    """A provider's error answer: worth retrying when the provider is overloaded or
-    failing (429, 5xx), final otherwise."""
-    if response.status_code == 429 or response.status_code >= 500:
+    """A provider's error answer. 429 and 503 say the request was not taken: retry.
+    Other 5xx (500, 502, 504) may come after the provider took it, or from a gateway in
+    front of it: unknown, repeated only where the provider drops repeats. 4xx: final."""
+    if response.status_code in (429, 503):
         return Retry(error, after=retry_after(response))
+    if response.status_code >= 500:
+        return Unknown(error)
     return Rejected(error)
 
 

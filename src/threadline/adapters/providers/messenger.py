@@ -153,7 +153,10 @@ def _postback(page: str, sender: str, event: dict[str, Any]) -> CustomerMessage:
         # Older postbacks carry no id: the sender and the instant make one, the same
         # on every retry of the webhook.
         at = _instant(event.get("timestamp"), "timestamp")
-        mid = f"postback:{sender}:{int(at.timestamp() * 1000)}"
+        made = f"postback:{sender}:{int(at.timestamp() * 1000)}"
+        if len(made) > meta.MAX_EXTERNAL_ID:
+            raise MalformedPayload("the sender id is too long", field="sender.id")
+        mid = made
     return CustomerMessage(page, sender, text, mid)
 
 

@@ -137,7 +137,10 @@ def number(value: Any, where: str) -> float:
     # bool is an int in Python, and never a coordinate.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MalformedPayload(f"{where} is not a number", field=where)
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError as exc:  # an int too large for a float
+        raise MalformedPayload(f"{where} is out of range", field=where) from exc
 
 
 # -- authenticating it ----------------------------------------------------------------

@@ -37,7 +37,9 @@ from threadline.core.windows import WindowRule
 Form = Sequence[tuple[str, str]]
 
 _SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
-_ACCOUNT = re.compile(r"^AC[0-9a-fA-F]{32}$")
+# Twilio writes SIDs in lower case and compares them exactly, as we do.
+_ACCOUNT = re.compile(r"^AC[0-9a-f]{32}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # Twilio allows ten media items a message.
 MAX_MEDIA = 10
 
@@ -69,19 +71,21 @@ def _one(form: Form, name: str, *, required: bool = True) -> str:
 
 
 def business_of(form: Form) -> str:
-    """The business number a webhook names, to find its connection (and its token)."""
-    to = _one(form, "To")
-    if not to:
-        raise MalformedPayload("To is empty", field="To")
-    return to
+    """The business number a webhook names, to find its connection (and its token):
+    checked for the shape of a number before anything is looked up with it."""
+    return _address(form, "To")
+
+
+def _address(form: Form, name: str) -> str:
+    value = _one(form, name)
+    if not _E164.match(value):
+        raise MalformedPayload(f"{name} is not a phone number (E.164)", field=name)
+    return value
 
 
 def sender_of(form: Form) -> str:
     """The number a status callback's message came from: ours, naming the connection."""
-    sender = _one(form, "From")
-    if not sender:
-        raise MalformedPayload("From is empty", field="From")
-    return sender
+    return _address(form, "From")
 
 
 def account_of(form: Form) -> str:
@@ -99,7 +103,7 @@ def parse_message(form: Form) -> CustomerMessage:
     if not sender:
         raise MalformedPayload("From is empty", field="From")
     count = _one(form, "NumMedia", required=False) or "0"
-    if not count.isdigit() or int(count) > MAX_MEDIA:
+    if not (count.isascii() and count.isdigit()) or int(count) > MAX_MEDIA:
         raise MalformedPayload(f"NumMedia is a count of 0-{MAX_MEDIA}", field="NumMedia")
     media = tuple(
         Attachment(
@@ -112,7 +116,8 @@ def parse_message(form: Form) -> CustomerMessage:
     text = text_for(body, media)
     if not text:
         raise MalformedPayload("a message with neither Body nor media", field="Body")
-    name = _one(form, "ProfileName", required=False) or None
+    # Shown as the customer's name (at most 128 characters are kept); never required.
+    name = _one(form, "ProfileName", required=False)[:128].strip() or None
     return CustomerMessage(business_of(form), sender, text, sid, name, media)
 
 
@@ -149,7 +154,7 @@ class TwilioSms:
     status_path: ClassVar[str | None] = "/webhooks/twilio/status"
     keywords: ClassVar[bool] = True
     account_pattern: ClassVar[str] = _ACCOUNT.pattern
-    address_pattern: ClassVar[str] = r"^\+[1-9][0-9]{6,14}$"  # E.164
+    address_pattern: ClassVar[str] = _E164.pattern
 
     async def send(
         self,
