@@ -6,6 +6,7 @@ import enum
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from threadline.core.classify import MessageKind
 from threadline.core.errors import InvalidInput, InvalidTransition
@@ -55,6 +56,18 @@ def advance_status(current: DeliveryStatus, reported: DeliveryStatus) -> Deliver
     if current is DeliveryStatus.FAILED or current is DeliveryStatus.READ:
         return current
     return reported if _RANK[reported] >= _RANK[current] else current
+
+
+def storable(value: str) -> bool:
+    """Text a database can hold: no NUL (PostgreSQL refuses it) and no lone surrogate
+    (a JSON escape can carry one; it has no UTF-8)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def clean_body(body: str) -> str:
@@ -113,3 +126,67 @@ class Message:
         self, status: DeliveryStatus, at: datetime, error: str | None = None
     ) -> Message:
         return replace(self, delivery_status=status, status_updated_at=at, delivery_error=error)
+
+
+class InThread(Protocol):
+    """Where a message goes: a conversation's current session in its inbox."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    inbox_id: uuid.UUID
+
+
+def from_customer(
+    thread: InThread,
+    message_id: uuid.UUID,
+    seq: int,
+    body: str,
+    now: datetime,
+    *,
+    kind: MessageKind,
+    external_id: str | None = None,
+    attachments: tuple[Attachment, ...] = (),
+) -> Message:
+    return Message(
+        id=message_id,
+        conversation_id=thread.id,
+        seq=seq,
+        session_id=thread.session_id,
+        inbox_id=thread.inbox_id,
+        direction=Direction.INBOUND,
+        sender_type=SenderType.CUSTOMER,
+        body=body,
+        created_at=now,
+        delivery_status=DeliveryStatus.RECEIVED,
+        status_updated_at=now,
+        external_id=external_id,
+        kind=kind,
+        attachments=attachments,
+    )
+
+
+def to_customer(
+    thread: InThread,
+    message_id: uuid.UUID,
+    seq: int,
+    body: str,
+    now: datetime,
+    *,
+    sender_type: SenderType,
+    sender_agent_id: uuid.UUID | None = None,
+) -> Message:
+    """An outbound message, queued for its channel."""
+    return Message(
+        id=message_id,
+        conversation_id=thread.id,
+        seq=seq,
+        session_id=thread.session_id,
+        inbox_id=thread.inbox_id,
+        direction=Direction.OUTBOUND,
+        sender_type=sender_type,
+        sender_agent_id=sender_agent_id,
+        body=body,
+        created_at=now,
+        delivery_status=DeliveryStatus.QUEUED,
+        status_updated_at=now,
+    )

@@ -14,6 +14,7 @@ from typing import Any
 
 from threadline.core.customers import Identity
 from threadline.core.errors import InvalidInput, Unauthenticated
+from threadline.core.messages import storable
 from threadline.core.verification import Verification
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -138,22 +139,13 @@ class SignedIdentity:
     phone: str | None = None
 
 
-def _storable(text: str) -> bool:
-    """Text a database can hold: a lone surrogate cannot be encoded as UTF-8."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def identity_from_claims(
     claims: Mapping[str, Any], now: datetime, *, expired_code: str = "invalid_identity"
 ) -> SignedIdentity:
     """Check the claims of a token whose signature is already verified. An expired
     identity is refused with `expired_code`: an app signs a fresh one on seeing it."""
     subject, exp = claims.get("sub"), claims.get("exp")
-    if not isinstance(subject, str) or not _SUBJECT.match(subject) or not _storable(subject):
+    if not isinstance(subject, str) or not _SUBJECT.match(subject) or not storable(subject):
         raise Unauthenticated(
             "the identity needs a 'sub' claim: the customer's id, 1-200 characters",
             code="invalid_identity",

@@ -20,7 +20,12 @@ from threadline.core.conversations import CloseReason, Conversation, Conversatio
 from threadline.core.customers import make_identity
 from threadline.core.events import ACTOR_CUSTOMER, Event, EventType
 from threadline.core.inboxes import Inbox
-from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
+from threadline.core.messages import (
+    SenderType,
+    clean_body,
+    from_customer,
+    to_customer,
+)
 from threadline.core.outbox import OutboxItem, OutboxState
 from threadline.service.inbound import (
     InboundMessage,
@@ -76,20 +81,14 @@ async def handle_keyword(
         kind=MessageKind.INEFFECTUAL,
     )
     await uow.messages.add(
-        Message(
-            id=message_id,
-            conversation_id=conv.id,
-            seq=seq,
-            session_id=conv.session_id,
-            inbox_id=inbox.id,
-            direction=Direction.INBOUND,
-            sender_type=SenderType.CUSTOMER,
-            body=text,
-            created_at=now,
-            delivery_status=DeliveryStatus.RECEIVED,
-            status_updated_at=now,
-            external_id=inbound.external_id,
+        from_customer(
+            conv,
+            message_id,
+            seq,
+            text,
+            now,
             kind=MessageKind.INEFFECTUAL,
+            external_id=inbound.external_id,
         )
     )
     wanted = {Keyword.OPT_OUT: ConsentState.OPTED_OUT, Keyword.OPT_IN: ConsentState.OPTED_IN}
@@ -192,19 +191,7 @@ async def _reply(uow: UnitOfWork, conv: Conversation, text: str, now: datetime) 
     message_id = uuid.uuid4()
     seq = conv.record_system_message(message_id, now)
     await uow.messages.add(
-        Message(
-            id=message_id,
-            conversation_id=conv.id,
-            seq=seq,
-            session_id=conv.session_id,
-            inbox_id=conv.inbox_id,
-            direction=Direction.OUTBOUND,
-            sender_type=SenderType.SYSTEM,
-            body=text,
-            created_at=now,
-            delivery_status=DeliveryStatus.QUEUED,
-            status_updated_at=now,
-        )
+        to_customer(conv, message_id, seq, text, now, sender_type=SenderType.SYSTEM)
     )
     # Marked as a compliance reply: the one message an opted-out customer still gets
     # (the confirmation of their STOP, and answers to HELP).

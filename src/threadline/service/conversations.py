@@ -17,7 +17,12 @@ from threadline.core.conversations import CloseReason, Conversation, Conversatio
 from threadline.core.customers import Customer, Identity
 from threadline.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from threadline.core.events import actor_agent
-from threadline.core.messages import DeliveryStatus, Direction, Message, SenderType, clean_body
+from threadline.core.messages import (
+    Message,
+    SenderType,
+    clean_body,
+    to_customer,
+)
 from threadline.service import outbox
 from threadline.service.outbox import Extras
 from threadline.service.routing import release_and_route, route_waiting
@@ -152,19 +157,14 @@ async def send_message(
     seq = conv.record_agent_message(
         agent_id=principal.agent_id, message_id=message_id, now=now, context=context, timing=timing
     )
-    message = Message(
-        id=message_id,
-        conversation_id=conv.id,
-        seq=seq,
-        session_id=conv.session_id,
-        inbox_id=conv.inbox_id,
-        direction=Direction.OUTBOUND,
+    message = to_customer(
+        conv,
+        message_id,
+        seq,
+        body,
+        now,
         sender_type=SenderType.AGENT,
         sender_agent_id=principal.agent_id,
-        body=body,
-        created_at=now,
-        delivery_status=DeliveryStatus.QUEUED,
-        status_updated_at=now,
     )
     await uow.messages.add(message)
     await outbox.queue(uow, prepared, message, now)

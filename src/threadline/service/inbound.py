@@ -19,11 +19,9 @@ from threadline.core.handoff import Handoff
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import (
     Attachment,
-    DeliveryStatus,
-    Direction,
     Message,
-    SenderType,
     clean_body,
+    from_customer,
 )
 from threadline.core.pacing import ChannelTiming, Timings
 from threadline.core.verification import Verification
@@ -256,20 +254,14 @@ class _Batch:
             self.touched[conv.id] = conv  # a new conversation was inserted without it
         uow.collect(conv)
         self.messages.append(
-            Message(
-                id=message_id,
-                conversation_id=conv.id,
-                seq=seq,
-                session_id=conv.session_id,
-                inbox_id=inbox.id,
-                direction=Direction.INBOUND,
-                sender_type=SenderType.CUSTOMER,
-                body=item.text,
-                created_at=now,
-                delivery_status=DeliveryStatus.RECEIVED,
-                status_updated_at=now,
-                external_id=ext,
+            from_customer(
+                conv,
+                message_id,
+                seq,
+                item.text,
+                now,
                 kind=kind,
+                external_id=ext,
                 attachments=inbound.attachments,
             )
         )

@@ -32,7 +32,7 @@ from threadline.adapters.providers.base import (
     text_for,
 )
 from threadline.adapters.providers.signing import apple_token
-from threadline.core.messages import MAX_BODY_CHARS, Attachment
+from threadline.core.messages import MAX_BODY_CHARS, Attachment, storable
 from threadline.core.outbox import Accepted, Rejected, Retry, SendOutcome
 from threadline.core.rich import with_numbered_options
 from threadline.core.windows import WindowRule
@@ -48,18 +48,6 @@ BID = (
 SIGNALS = frozenset({"typing_start", "typing_end", "close"})
 # How much of the agent's text a list picker's bubble shows as its title.
 _BUBBLE_TITLE_CHARS = 85
-
-
-def _storable(value: str) -> bool:
-    """Text a database can hold: no NUL (PostgreSQL refuses it) and no lone surrogate
-    (a JSON escape can carry one; it has no UTF-8)."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class TooLarge(Exception):
@@ -86,7 +74,7 @@ def inflate(raw: bytes, encoding: str | None, limit: int) -> bytes:
 
 
 def _text(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not _storable(value):
+    if not isinstance(value, str) or not storable(value):
         raise MalformedPayload(f"{name} is not a text", field=name)
     # Longer than the thread takes: stored cut rather than refused and retried.
     return value if len(value) <= MAX_BODY_CHARS else value[: MAX_BODY_CHARS - 1] + "…"
@@ -102,7 +90,7 @@ def _attachments(found: Any) -> tuple[Attachment, ...]:
     out = []
     for item in found:
         url = item.get("url") if isinstance(item, dict) else None
-        if not isinstance(url, str) or not url or not _storable(url):
+        if not isinstance(url, str) or not url or not storable(url):
             raise MalformedPayload("an attachment has no url", field="attachments")
         assert isinstance(item, dict)
         mime, name = item.get("mimeType"), item.get("name")
@@ -117,7 +105,7 @@ def _attachments(found: Any) -> tuple[Attachment, ...]:
 
 
 def _fits(value: Any, limit: int) -> TypeGuard[str]:
-    return isinstance(value, str) and 0 < len(value) <= limit and _storable(value)
+    return isinstance(value, str) and 0 < len(value) <= limit and storable(value)
 
 
 def _chosen(interactive: Any) -> str:

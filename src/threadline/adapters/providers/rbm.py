@@ -40,7 +40,7 @@ from threadline.adapters.providers.base import (
     text_for,
 )
 from threadline.adapters.providers.google_auth import ServiceAccount, TokenCache
-from threadline.core.messages import MAX_BODY_CHARS, Attachment, DeliveryStatus
+from threadline.core.messages import MAX_BODY_CHARS, Attachment, DeliveryStatus, storable
 from threadline.core.outbox import Accepted, Rejected, Retry, SendOutcome
 from threadline.core.windows import WindowRule
 
@@ -60,18 +60,6 @@ _EVENTS: dict[str, DeliveryStatus] = {
     "DELIVERED": DeliveryStatus.DELIVERED,
     "READ": DeliveryStatus.READ,
 }
-
-
-def _storable(value: str) -> bool:
-    """Text a database can hold: no NUL (PostgreSQL refuses it) and no lone surrogate
-    (a JSON escape can carry one; it has no UTF-8)."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -130,7 +118,7 @@ def agent_of(event: dict[str, Any]) -> str:
 
 def _string(event: dict[str, Any], name: str, limit: int = _MAX_ID) -> str:
     value = event.get(name)
-    if not isinstance(value, str) or not value or len(value) > limit or not _storable(value):
+    if not isinstance(value, str) or not value or len(value) > limit or not storable(value):
         raise MalformedPayload(f"{name} is not a string of 1-{limit} characters", field=name)
     return value
 
@@ -151,7 +139,7 @@ def _clip(text: str) -> str:
 
 
 def _checked_text(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value.strip() or not _storable(value):
+    if not isinstance(value, str) or not value.strip() or not storable(value):
         raise MalformedPayload(f"{name} is not a text", field=name)
     return _clip(value)
 
@@ -161,11 +149,7 @@ def _file(found: Any) -> Attachment:
     if not isinstance(payload, dict):
         raise MalformedPayload("userFile has no payload", field="userFile.payload")
     uri, mime = payload.get("fileUri"), payload.get("mimeType")
-    if (
-        not isinstance(uri, str)
-        or not uri.startswith(("https://", "http://"))
-        or not _storable(uri)
-    ):
+    if not isinstance(uri, str) or not uri.startswith(("https://", "http://")) or not storable(uri):
         raise MalformedPayload("userFile.payload.fileUri is not a URL", field="userFile")
     name = payload.get("fileName")
     return Attachment(
@@ -176,7 +160,7 @@ def _file(found: Any) -> Attachment:
 
 
 def _fits(value: Any, limit: int) -> TypeGuard[str]:
-    return isinstance(value, str) and 0 < len(value) <= limit and _storable(value)
+    return isinstance(value, str) and 0 < len(value) <= limit and storable(value)
 
 
 def _coordinate(found: Any, name: str, bound: int) -> float:
