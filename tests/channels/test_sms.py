@@ -13,7 +13,13 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import strategies as st
 
-from tests.support.channels import CUSTOMER_PHONE, SMS_NUMBER, World, until_each_tried_once
+from tests.support.channels import (
+    CONNECTIONS,
+    CUSTOMER_PHONE,
+    SMS_NUMBER,
+    World,
+    until_each_tried_once,
+)
 from tests.support.fuzz import fuzz_webhook
 from tests.support.live import AgentHandle
 from threadline.adapters.providers.signing import twilio_signature
@@ -535,3 +541,37 @@ async def test_a_reply_to_a_customer_with_two_numbers_goes_to_neither(world: Wor
     assert mine["delivery_status"] == "failed"
     assert "2 sms addresses" in mine["delivery_error"]
     assert world.fake.sent("twilio") == []
+
+
+@pytest.mark.parametrize(
+    ("channel", "options", "field"),
+    [
+        ("sms", {"templates": []}, "options"),
+        ("whatsapp", {"keyword_replies": {"help": "Call us"}}, "options"),
+        ("sms", {"messaging_service_sid": "MG123"}, "options.messaging_service_sid"),
+        ("sms", {"keyword_replies": {"help": ""}}, "options.keyword_replies"),
+        ("sms", {"keyword_replies": {"goodbye": "x"}}, "options.keyword_replies"),
+    ],
+)
+async def test_connection_options_the_provider_does_not_take_are_refused(
+    world: World, channel: str, options: dict[str, object], field: str
+) -> None:
+    inbox = await world.live.inbox(f"Opt {channel}", channel=channel)
+    body = {**CONNECTIONS[channel], "options": options}
+    r = await world.live.http.put(
+        f"/api/v1/inboxes/{inbox.id}/connection", json=body, headers=world.admin.headers
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"]["field"] == field
+    r = await world.live.http.get(
+        f"/api/v1/inboxes/{inbox.id}/connection", headers=world.admin.headers
+    )
+    assert r.status_code == 404
+
+
+async def test_an_inbox_sets_its_own_keyword_replies(world: World) -> None:
+    await world.connected_inbox(
+        "sms", options={"keyword_replies": {"help": "Acme Outdoor: call 555-0100. STOP to end."}}
+    )
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="HELP")
+    assert "Acme Outdoor: call 555-0100. STOP to end." in await _sent_texts(world)

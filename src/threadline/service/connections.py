@@ -82,7 +82,7 @@ async def connect(
             code="secret_not_set",
             missing=missing,
         )
-    options = clean_options(wanted.options)
+    options = clean_options(wanted.options, prov.options)
     taken = await uow.connections.by_address(prov.name, wanted.address)
     if taken is not None and taken.inbox_id != inbox_id:
         raise Conflict(
@@ -120,11 +120,13 @@ async def disconnect(uow: UnitOfWork, actor: Principal, inbox_id: uuid.UUID, now
     )
 
 
-def clean_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = set(options) - _OPTIONS
+def clean_options(options: Mapping[str, Any], used: frozenset[str]) -> dict[str, Any]:
+    """The options an admin gave, checked; only those the provider uses."""
+    unknown = set(options) - (_OPTIONS & used)
     if unknown:
         raise InvalidInput(
-            f"unknown connection options {sorted(unknown)}; known: {sorted(_OPTIONS)}",
+            f"options {sorted(unknown)} mean nothing here; this provider takes "
+            f"{sorted(_OPTIONS & used) or 'none'}",
             field="options",
         )
     out: dict[str, Any] = {}
@@ -146,8 +148,11 @@ def clean_options(options: Mapping[str, Any]) -> dict[str, Any]:
     for name in ("messaging_service_sid",):
         if name in options:
             value = options[name]
-            if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
-                raise InvalidInput(f"{name} is an id of 1-64 characters", field=f"options.{name}")
+            if not isinstance(value, str) or not re.fullmatch(r"MG[0-9a-f]{32}", value):
+                raise InvalidInput(
+                    f"{name} is a Twilio Messaging Service SID (MG and 32 hex digits)",
+                    field=f"options.{name}",
+                )
             out[name] = value
     return out
 

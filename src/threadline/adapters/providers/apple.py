@@ -249,6 +249,7 @@ class AppleBusiness:
     window: ClassVar[WindowRule | None] = None
     status_path: ClassVar[str | None] = None
     keywords: ClassVar[bool] = False
+    options: ClassVar[frozenset[str]] = frozenset()
     account_pattern: ClassVar[str] = _UUID  # the MSP (CSP) id
     address_pattern: ClassVar[str] = _UUID  # the business id
 

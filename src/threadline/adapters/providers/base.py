@@ -145,6 +145,8 @@ class Provider(Protocol):
     status_path: ClassVar[str | None]
     # Carrier messaging (SMS, RCS): STOP, START and HELP are compliance keywords.
     keywords: ClassVar[bool]
+    # The connection options it uses (service.connections checks each).
+    options: ClassVar[frozenset[str]]
 
     async def send(
         self,

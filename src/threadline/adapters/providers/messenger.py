@@ -211,6 +211,7 @@ class MessengerPage:
     )
     status_path: ClassVar[str | None] = None
     keywords: ClassVar[bool] = False
+    options: ClassVar[frozenset[str]] = frozenset()
     # The Meta app's id, and the page's.
     account_pattern: ClassVar[str] = meta.ID_PATTERN
     address_pattern: ClassVar[str] = meta.ID_PATTERN

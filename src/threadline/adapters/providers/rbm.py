@@ -265,6 +265,7 @@ class RbmRcs:
     window: ClassVar[WindowRule | None] = None
     status_path: ClassVar[str | None] = None
     keywords: ClassVar[bool] = True
+    options: ClassVar[frozenset[str]] = frozenset({"keyword_replies"})
     account_pattern: ClassVar[str] = _SERVICE_ACCOUNT.pattern
     address_pattern: ClassVar[str] = _AGENT.pattern
 

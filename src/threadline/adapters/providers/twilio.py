@@ -153,6 +153,7 @@ class TwilioSms:
     window: ClassVar[WindowRule | None] = None
     status_path: ClassVar[str | None] = "/webhooks/twilio/status"
     keywords: ClassVar[bool] = True
+    options: ClassVar[frozenset[str]] = frozenset({"keyword_replies", "messaging_service_sid"})
     account_pattern: ClassVar[str] = _ACCOUNT.pattern
     address_pattern: ClassVar[str] = _E164.pattern
 

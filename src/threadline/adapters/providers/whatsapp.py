@@ -273,6 +273,7 @@ class WhatsAppCloud:
     # Statuses come to the app's webhook, naming the number.
     status_path: ClassVar[str | None] = None
     keywords: ClassVar[bool] = False
+    options: ClassVar[frozenset[str]] = frozenset({"templates"})
     # The WhatsApp Business Account id, and the business phone number's id.
     account_pattern: ClassVar[str] = meta.ID_PATTERN
     address_pattern: ClassVar[str] = meta.ID_PATTERN
