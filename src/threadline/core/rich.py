@@ -51,10 +51,18 @@ def with_numbered_options(text: str, suggestions: tuple[str, ...]) -> str:
     return f"{text}\n\n{options}"
 
 
+_PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
+
+
+def placeholders(body: str) -> list[int]:
+    """The numbers of a template's {{n}} placeholders, each once, in order."""
+    return sorted({int(n) for n in _PLACEHOLDER.findall(body)})
+
+
 def render_template(body: str, parameters: tuple[str, ...]) -> str:
     """A template's text with {{1}}, {{2}}… filled in: one value per placeholder, as
     the provider itself would insist."""
-    numbers = sorted({int(n) for n in re.findall(r"\{\{(\d+)\}\}", body)})
+    numbers = placeholders(body)
     if numbers != list(range(1, len(numbers) + 1)):
         raise InvalidInput("a template's placeholders are {{1}}, {{2}}… in turn", field="template")
     if len(parameters) != len(numbers):

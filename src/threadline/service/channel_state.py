@@ -6,10 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from threadline.core.access import Principal, can_view
+from threadline.core.access import Principal
 from threadline.core.consent import ConsentState
-from threadline.core.errors import NotFound
 from threadline.core.windows import window_open
+from threadline.service.conversations import visible
 from threadline.service.outbox import channel_of, templates_of
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -31,9 +31,7 @@ class ChannelState:
 async def of(
     uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, now: datetime
 ) -> ChannelState:
-    conv = await uow.conversations.get(conversation_id)
-    if conv is None or not can_view(principal, conv):
-        raise NotFound("no such conversation", conversation_id=str(conversation_id))
+    conv = await visible(uow, principal, conversation_id, lock=False)
     consent = await uow.consents.get(conv.customer_id, conv.channel)
     found = await channel_of(uow, conv.inbox_id)
     conn, prov = found if found else (None, None)

@@ -22,7 +22,7 @@ from threadline.core.consent import KeywordReplies
 from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.events import Event, EventType, actor_agent
 from threadline.core.inboxes import Inbox
-from threadline.core.rich import render_template
+from threadline.core.rich import placeholders, render_template
 from threadline.service.unit_of_work import UnitOfWork
 
 _SECRET_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -176,7 +176,7 @@ def _templates(found: Any) -> list[dict[str, str]]:
             raise InvalidInput("a language is like en or en_US", field=f"{where}.language")
         if not 1 <= len(t["text"]) <= 1024:
             raise InvalidInput("a template's text is 1-1024 characters", field=f"{where}.text")
-        count = len(set(re.findall(r"\{\{(\d+)\}\}", t["text"])))
+        count = len(placeholders(t["text"]))
         render_template(t["text"], tuple("x" for _ in range(count)))  # numbered 1..n
         if (t["name"], t["language"]) in seen:
             raise InvalidInput("a template name and language appear twice", field=where)

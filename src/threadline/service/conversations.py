@@ -42,7 +42,7 @@ class ConversationDetail:
     events: list[StoredEvent]
 
 
-async def _visible(
+async def visible(
     uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, *, lock: bool
 ) -> Conversation:
     conv = await uow.conversations.get(conversation_id, for_update=lock)
@@ -55,7 +55,7 @@ async def _visible(
 async def detail(
     uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID
 ) -> ConversationDetail:
-    conv = await _visible(uow, principal, conversation_id, lock=False)
+    conv = await visible(uow, principal, conversation_id, lock=False)
     customer = await uow.customers.get(conv.customer_id)
     assert customer is not None  # a foreign key guarantees it
     identities = (await uow.customers.identities([customer.id]))[customer.id]
@@ -73,7 +73,7 @@ async def messages_before(
     uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, before_seq: int, limit: int
 ) -> list[Message]:
     """Earlier messages of a long thread, for paging back beyond the detail view."""
-    conv = await _visible(uow, principal, conversation_id, lock=False)
+    conv = await visible(uow, principal, conversation_id, lock=False)
     return await uow.messages.for_conversation(conv.id, limit=limit, before_seq=before_seq)
 
 
@@ -117,7 +117,7 @@ async def mark_read(
 ) -> None:
     """The agent has read the thread up to `up_to_seq` (their unread count, and the web
     chat visitor's read receipt). Reading someone else's conversation changes nothing."""
-    conv = await _visible(uow, principal, conversation_id, lock=True)
+    conv = await visible(uow, principal, conversation_id, lock=True)
     if conv.mark_read(principal.agent_id, up_to_seq, now):
         await uow.conversations.save(conv)
         uow.collect(conv)
@@ -128,7 +128,7 @@ async def typing_in(
 ) -> tuple[Conversation, str]:
     """Where the agent's typing notice goes, and the name it shows: only the agent
     who can write in the conversation is ever shown typing."""
-    conv = await _visible(uow, principal, conversation_id, lock=False)
+    conv = await visible(uow, principal, conversation_id, lock=False)
     if conv.assigned_agent_id != principal.agent_id:
         raise Forbidden("only the assigned agent writes in this conversation")
     agent = await uow.agents.get(principal.agent_id)
@@ -148,7 +148,7 @@ async def send_message(
     their reply will be read (the shipped lexicons when None). The channel's rules are
     checked first (consent, its messaging window), and a message to a provider gets
     its outbox row in this same transaction."""
-    conv = await _visible(uow, principal, conversation_id, lock=True)
+    conv = await visible(uow, principal, conversation_id, lock=True)
     prepared = await outbox.prepare(uow, conv, text, extras or Extras(), now)
     body = clean_body(prepared.body)
     message_id = uuid.uuid4()
@@ -176,7 +176,7 @@ async def send_message(
 async def close(
     uow: UnitOfWork, principal: Principal, conversation_id: uuid.UUID, now: datetime
 ) -> Conversation:
-    conv = await _visible(uow, principal, conversation_id, lock=True)
+    conv = await visible(uow, principal, conversation_id, lock=True)
     require_manage(principal, conv)
     freed = conv.assigned_agent_id if conv.state is ConversationState.ASSIGNED else None
     own = conv.assigned_agent_id or (
@@ -197,7 +197,7 @@ async def mark_inactive(
 ) -> Conversation:
     """The agent sets aside a conversation waiting on the customer before its timeout:
     the slot is free at once, and the customer's next message comes back to them."""
-    conv = await _visible(uow, principal, conversation_id, lock=True)
+    conv = await visible(uow, principal, conversation_id, lock=True)
     require_manage(principal, conv)
     holder = conv.assigned_agent_id if conv.state is ConversationState.ASSIGNED else None
     timing = (await uow.timings())(conv.channel)
@@ -220,7 +220,7 @@ async def transfer(
 ) -> Conversation:
     if (to_agent_id is None) == (to_queue is None):
         raise InvalidInput("give exactly one of to_agent_id and to_queue")
-    conv = await _visible(uow, principal, conversation_id, lock=True)
+    conv = await visible(uow, principal, conversation_id, lock=True)
     require_manage(principal, conv)
     previous = conv.assigned_agent_id
     actor = actor_agent(principal.agent_id)

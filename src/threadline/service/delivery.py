@@ -42,7 +42,7 @@ from threadline.core.outbox import (
     Unknown,
 )
 from threadline.core.rich import Template
-from threadline.service.outbound import record_status
+from threadline.service.outbound import change_status
 from threadline.service.outbox import channel_of
 from threadline.service.unit_of_work import Transactor, UnitOfWork
 
@@ -291,7 +291,4 @@ async def _settle(uow: UnitOfWork, item: OutboxItem, msg: Message, now: datetime
         return
     if status is msg.delivery_status:
         return
-    await uow.messages.set_status(msg.id, status, now, error)
-    conv = await uow.conversations.get(msg.conversation_id)
-    assert conv is not None
-    record_status(uow, conv, msg.with_status(status, now, error), status, now, ACTOR)
+    await change_status(uow, msg, status, now, ACTOR, error)

@@ -47,11 +47,27 @@ async def report_status(
     status = advance_status(msg.delivery_status, reported)
     if status is msg.delivery_status:
         return msg
-    await uow.messages.set_status(msg.id, status, now)
-    conv = await uow.conversations.get(msg.conversation_id)
-    assert conv is not None
-    record_status(uow, conv, msg, status, now, actor)
-    return msg.with_status(status, now)
+    return await change_status(uow, msg, status, now, actor)
+
+
+async def change_status(
+    uow: UnitOfWork,
+    msg: Message,
+    status: DeliveryStatus,
+    now: datetime,
+    actor: str,
+    error: str | None = None,
+    conv: Conversation | None = None,
+) -> Message:
+    """Stores an outbound message's new delivery status and records its event (`conv`,
+    its conversation, when the caller has it already)."""
+    await uow.messages.set_status(msg.id, status, now, error)
+    if conv is None:
+        conv = await uow.conversations.get(msg.conversation_id)
+        assert conv is not None  # a foreign key guarantees it
+    updated = msg.with_status(status, now, error)
+    record_status(uow, conv, updated, status, now, actor)
+    return updated
 
 
 def record_status(

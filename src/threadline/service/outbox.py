@@ -23,7 +23,7 @@ from threadline.core.messages import DeliveryStatus, Message, advance_status
 from threadline.core.outbox import UNCONFIRMED, OutboxItem, OutboxState
 from threadline.core.rich import Template, clean_suggestions, render_template, with_numbered_options
 from threadline.core.windows import check_window
-from threadline.service.outbound import record_status
+from threadline.service.outbound import change_status
 from threadline.service.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -176,14 +176,9 @@ async def apply_report(
         if status is DeliveryStatus.FAILED
         else None
     )
-    await uow.messages.set_status(msg.id, status, now, error)
     if msg.external_id is None and report.external_id:
         await uow.messages.set_external_id(msg.id, report.external_id)
-    conv = await uow.conversations.get(msg.conversation_id)
-    assert conv is not None
-    updated = msg.with_status(status, now, error)
-    record_status(uow, conv, updated, status, now, actor)
-    return updated
+    return await change_status(uow, msg, status, now, actor, error)
 
 
 def _unconfirmed(msg: Message) -> bool:

@@ -19,7 +19,7 @@ from threadline.adapters.providers.registry import provider
 from threadline.core.conversations import Conversation
 from threadline.core.customers import Identity
 from threadline.core.messages import DeliveryStatus, advance_status
-from threadline.service.outbound import record_status
+from threadline.service.outbound import change_status
 from threadline.service.outbox import apply_report
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -70,10 +70,9 @@ async def apply_receipt(
     conversations: dict[uuid.UUID, Conversation] = {}
     for msg in found:
         moved = advance_status(msg.delivery_status, status)
-        await uow.messages.set_status(msg.id, moved, now)
         conv = conversations.get(msg.conversation_id)
         if conv is None:
             conv = await uow.conversations.get(msg.conversation_id)
             assert conv is not None  # a foreign key guarantees it
             conversations[conv.id] = conv
-        record_status(uow, conv, msg.with_status(moved, now), moved, now, actor)
+        await change_status(uow, msg, moved, now, actor, conv=conv)

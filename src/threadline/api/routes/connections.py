@@ -3,7 +3,6 @@ will take (its window, its templates, the customer's consent)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from fastapi import APIRouter, Response
@@ -16,6 +15,7 @@ from threadline.api.channel_schemas import (
     TemplateOut,
 )
 from threadline.api.security import Ctx, CurrentPrincipal
+from threadline.core.rich import placeholders
 from threadline.service import channel_state, connections
 
 router = APIRouter(tags=["channels"])
@@ -71,7 +71,7 @@ async def conversation_channel(
                 name=t["name"],
                 language=t["language"],
                 text=t["text"],
-                parameters=len(set(re.findall(r"\{\{(\d+)\}\}", t["text"]))),
+                parameters=len(placeholders(t["text"])),
             )
             for t in state.templates
         ],
