@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 import uvicorn
 
-from threadline import demo_channels
+from threadline import demo_bots, demo_channels
 from threadline.adapters.database import Database
 from threadline.api.app import create_app
 from threadline.api.context import system_clock
@@ -32,15 +32,18 @@ from threadline.service.unit_of_work import Transactor, UnitOfWork
 from threadline.settings import Settings, secrets_from
 
 DEMO_AGENTS = [
-    ("alice", "Alice Moreau", Role.AGENT, {"general", "billing"}, 3, 5),
-    ("bob", "Bob Okafor", Role.AGENT, {"general"}, 2, 4),
+    ("alice", "Alice Moreau", Role.AGENT, {"general", "billing", "orders"}, 3, 5),
+    ("bob", "Bob Okafor", Role.AGENT, {"general", "orders"}, 2, 4),
     ("carol", "Carol Nguyen", Role.AGENT, {"billing"}, 3, 5),
-    ("sam", "Sam Supervisor", Role.SUPERVISOR, {"general", "billing"}, 2, 3),
+    ("sam", "Sam Supervisor", Role.SUPERVISOR, {"general", "billing", "orders"}, 2, 3),
     ("ada", "Ada Admin", Role.ADMIN, {"general"}, 1, 1),
 ]
 DEMO_INBOXES = [("Web shop", "general"), ("Billing line", "billing")]
 # The web chat you can try yourself at /widget/demo.html.
 DEMO_WEB_CHAT = "Acme Outdoor chat"
+# Their customers meet the virtual agent first (demo_bots); the billing line goes
+# straight to agents.
+DEMO_BOT_INBOXES = ["Web shop", DEMO_WEB_CHAT]
 DEMO_CANNED = [
     ("hello", "Hi! Thanks for getting in touch. How can I help you today?"),
     ("order", "Could you give me your order number, please? It starts with AC-."),
@@ -170,6 +173,12 @@ async def simulate(base_url: str, tokens: dict[str, str], per_minute: float) -> 
                         if found is None:
                             continue
                         persona, ptoken = found
+                        to_bot = demo_bots.answer_to_bot(item["text"], rng)
+                        if to_bot is not None:
+                            asyncio.create_task(answer_later(ptoken, persona, to_bot))  # noqa: RUF006
+                            continue
+                        if "passing you to a colleague" in item["text"]:
+                            continue  # the agent speaks next
                         persona.turns_left -= 1
                         text = (
                             rng.choice(FOLLOW_UPS)
@@ -187,8 +196,18 @@ async def run_demo(database_url: str, host: str, port: int, per_minute: float) -
             probe.bind((host, 0))
             port = probe.getsockname()[1]
     made_up = demo_channels.DemoSecrets()
-    async with demo_channels.fake_provider(f"http://{host}:{port}", made_up) as fake:
-        await _run(database_url, host, port, per_minute, fake, made_up)
+    key = demo_bots.DemoBotKey()
+    async with (
+        demo_channels.fake_provider(f"http://{host}:{port}", made_up) as fake,
+        demo_bots.demo_shop(key) as shop_url,
+    ):
+        await _run(database_url, host, port, per_minute, fake, made_up, _Shop(shop_url, key))
+
+
+@dataclass(frozen=True)
+class _Shop:
+    url: str
+    key: demo_bots.DemoBotKey
 
 
 async def _run(
@@ -198,12 +217,14 @@ async def _run(
     per_minute: float,
     fake: FakeProvider,
     made_up: demo_channels.DemoSecrets,
+    shop: _Shop,
 ) -> None:
     password = os.environ.get("THREADLINE_DEMO_PASSWORD", "threadline-demo")
     db = Database(database_url)
     try:
         tokens, widget_key = await seed(Transactor(db), password)
         await demo_channels.seed(Transactor(db), made_up)
+        await demo_bots.seed(Transactor(db), DEMO_BOT_INBOXES, shop.url, shop.key)
     finally:
         await db.dispose()
     settings = Settings(
@@ -212,7 +233,11 @@ async def _run(
         port=port,
         public_url=f"http://{host}:{port}",
         # The operator's own secrets too, so an admin can connect more inboxes.
-        channel_secrets={**secrets_from(os.environ), **made_up.environment()},
+        channel_secrets={
+            **secrets_from(os.environ),
+            **made_up.environment(),
+            **shop.key.environment(),
+        },
         twilio_api_base=fake.base_url,
         meta_graph_base=fake.base_url,
     )
@@ -250,6 +275,11 @@ async def _run(
         '-d \'{"customer": {"address": "me"}, "text": "Where is my order?"}\''
     )
     print(f"Chat as a web visitor yourself: {base}/widget/demo.html?key={widget_key}")
+    print(
+        f"The {' and '.join(repr(n) for n in DEMO_BOT_INBOXES)} inboxes open with the virtual "
+        "agent (docs/bots.md): ask where order A-10001 is, about opening hours, or for an "
+        f"agent. Its step-up codes go to the demo shop: {shop.url}/codes"
+    )
     print(
         f"SMS and WhatsApp customers write in through the fake provider at {fake.base_url} "
         "(it plays Twilio and Meta). Text in as an SMS customer yourself:\n"

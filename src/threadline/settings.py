@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=12, ge=1, le=100)
     outbox_backoff_base_seconds: float = Field(default=2.0, gt=0, le=3600)
     outbox_backoff_cap_seconds: float = Field(default=300.0, gt=0, le=86400)
+    # How often the bot worker looks for customer messages its bots have not answered
+    # when nothing in this process has just stored one (a commit wakes it at once):
+    # the worst-case delay of a bot's answer to a message another process stored.
+    bot_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    # A bot's turn in one conversation is leased this long: a worker that dies mid-turn
+    # has its turn taken over after it. Far longer than a turn (each lookup or external
+    # bot call is cut off at its timeout, 30 s at most, and a turn stops reading more
+    # messages after a third of this).
+    bot_lease_seconds: float = Field(default=120.0, ge=10, le=3600)
     # THREADLINE_SECRET_<NAME>_<PART>, collected from the environment (see
     # docs/channels/): provider tokens and app secrets, which never enter the database.
     channel_secrets: dict[str, str] = Field(default_factory=dict)

@@ -392,6 +392,7 @@ async def seed(live: Live) -> Seeded:
             "channel": "sms",
             "canned_id": canned.json()["id"],
             "key": key,
+            "queue": "general",
         },
         admin_token=admin.token,
         agent_token=agent.token,

@@ -33,6 +33,7 @@ from threadline.core.conversations import (
 )
 from threadline.core.errors import Forbidden, InvalidInput, InvalidTransition
 from threadline.core.events import ACTOR_CUSTOMER, ACTOR_ROUTER, Event, EventType
+from threadline.core.handoff import Handoff
 
 S = ConversationState
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -66,12 +67,13 @@ def open_conv(*, channel: str = "web", skill: str = "billing", now: datetime = T
     )
 
 
-def customer_writes(conv: Conversation, now: datetime) -> int:
+def customer_writes(conv: Conversation, now: datetime, bot: str | None = None) -> int:
     return conv.receive_customer_message(
         timing=pacing.timing_for(conv.channel),
         message_id=new_id(),
         now=now,
         new_session_id=new_id(),
+        bot=bot,
     )
 
 
@@ -142,7 +144,7 @@ def types(events: list[Event]) -> list[EventType]:
 EXPECTED_ALLOWED: dict[ConversationState, set[ConversationState]] = {
     S.BOT: {S.QUEUED, S.CLOSED},
     S.QUEUED: {S.ASSIGNED, S.INACTIVE, S.CLOSED},
-    S.ASSIGNED: {S.ASSIGNED, S.QUEUED, S.INACTIVE, S.CLOSED},
+    S.ASSIGNED: {S.ASSIGNED, S.QUEUED, S.INACTIVE, S.CLOSED, S.BOT},
     S.INACTIVE: {S.QUEUED, S.CLOSED},
     S.CLOSED: {S.BOT, S.QUEUED},
 }
@@ -176,11 +178,19 @@ def drive(conv: Conversation, target: ConversationState, now: datetime) -> str:
         if conv.state in (S.CLOSED, S.INACTIVE):
             customer_writes(conv, now)
             return "receive_customer_message"
-        if conv.state is not S.BOT:
-            conv.requeue(now, actor=ACTOR_ROUTER, cause="agent_offline")
-            return "requeue"
-    # No public entry point into `bot`, nor yet a bot handoff (the virtual
-    # agent's issue): the last resort is `_move`.
+        if conv.state is S.BOT:
+            timing = pacing.timing_for(conv.channel)
+            conv.hand_off(Handoff(summary="over to you"), now, actor="bot:x", timing=timing)
+            return "hand_off"
+        conv.requeue(now, actor=ACTOR_ROUTER, cause="agent_offline")
+        return "requeue"
+    if target is S.BOT:
+        if conv.state is S.CLOSED:
+            customer_writes(conv, now, bot="Acme assistant")
+            return "receive_customer_message"
+        conv.lend_to_bot("collect_payment", "Acme assistant", now, actor="agent:x")
+        return "lend_to_bot"
+    # Any other move has no entry point: `_move` must refuse it.
     conv._move(target, now)
     return "_move"
 

@@ -314,6 +314,66 @@ app_channels = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# The bot serving an inbox (issue 6): the built-in virtual agent running a flow (its
+# YAML source, validated when set), or the business's own bot behind a webhook.
+inbox_bots = sa.Table(
+    "inbox_bots",
+    metadata,
+    sa.Column("inbox_id", Id, sa.ForeignKey("inboxes.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("flow", sa.Text, nullable=True),
+    sa.Column("url", sa.String(2048), nullable=True),
+    sa.Column("timeout_seconds", sa.Float, nullable=True),
+    sa.Column("secret_name", sa.String(64), nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# core.bots.hours.BusinessHours of a queue, as JSON; a queue without a row is always
+# staffed.
+queue_hours = sa.Table(
+    "queue_hours",
+    metadata,
+    sa.Column("queue", sa.String(64), primary_key=True),
+    sa.Column("hours", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A conversation's time with a bot: where the flow is (core.bots.state.BotState), the
+# customer messages it has read, and the work waiting for the bot worker, claimed under
+# a lease like the outbox so a dead worker's turn is taken over.
+conversation_bots = sa.Table(
+    "conversation_bots",
+    metadata,
+    sa.Column(
+        "conversation_id",
+        Id,
+        sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("state", sa.JSON, nullable=False),
+    # The thread's last customer message the bot has answered.
+    sa.Column("read_seq", sa.Integer, nullable=False),
+    # Something for the bot to do (customer messages past read_seq, or a routine).
+    sa.Column("pending", sa.Boolean, nullable=False),
+    sa.Column("routine", sa.String(64), nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    # The field kind of a secure question the bot is waiting on: the answer is stored
+    # masked, and its clear text kept here (by message seq) only until the bot reads it.
+    sa.Column("secure_kind", sa.String(16), nullable=True),
+    sa.Column("secure_input", sa.JSON, nullable=True),
+    # Bumped by every change: a turn computed from an older version is discarded.
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+sa.Index(
+    "ix_conversation_bots_pending",
+    conversation_bots.c.updated_at,
+    sqlite_where=conversation_bots.c.pending.is_(True),
+    postgresql_where=conversation_bots.c.pending.is_(True),
+)
+
 messages = sa.Table(
     "messages",
     metadata,
@@ -371,6 +431,8 @@ events = sa.Table(
     sa.Column("queue", sa.String(64), nullable=True),
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Index("ix_events_conversation_id", "conversation_id"),
+    # Reports read one type of event over a period (bot episodes begun in a day).
+    sa.Index("ix_events_type_occurred_at", "type", "occurred_at"),
 )
 
 event_sequence = sa.Table(

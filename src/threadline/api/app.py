@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
 from threadline import __version__
+from threadline.adapters.bots.http import BotHttp
 from threadline.adapters.database import Database
 from threadline.adapters.lexicons import load_classifier
 from threadline.adapters.providers.base import ProviderUrls, Secrets
@@ -25,6 +27,7 @@ from threadline.api.routes import (
     app_channels,
     app_chat,
     auth,
+    bots,
     canned,
     channel,
     channels,
@@ -45,6 +48,8 @@ from threadline.api.routes import (
 from threadline.api.static import DeskFiles, WidgetFiles
 from threadline.core.outbox import RetryPolicy
 from threadline.service.batching import IngestBatcher
+from threadline.service.bot_settings import MAX_FLOW_BYTES
+from threadline.service.bot_worker import BotWorker, BotWorkerConfig
 from threadline.service.delivery import DeliveryConfig, OutboxSender
 from threadline.service.unit_of_work import Transactor
 from threadline.settings import Settings, get_settings
@@ -111,10 +116,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 clock,
                 settings.outbox_interval_seconds,
             ),
+            bots=BotWorker(
+                tx,
+                BotHttp(http),
+                secrets,
+                classifier,
+                clock,
+                BotWorkerConfig(
+                    interval=settings.bot_interval_seconds,
+                    lease=timedelta(seconds=settings.bot_lease_seconds),
+                ),
+            ),
         )
+        # Bots' replies to provider channels go out through the outbox at once.
+        ctx.bots.after_apply = ctx.outbox.nudge
+        ctx.ingest.for_bots = ctx.bots.nudge
         await event_stream.open()
         ctx.ingest.start()
         ctx.outbox.start()
+        ctx.bots.start()
         router_loop = RoutingLoop(ctx, settings.routing_interval_seconds)
         router_loop.start()
         timer_loop = TimerLoop(ctx, settings.timer_interval_seconds)
@@ -125,6 +145,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         finally:
             await timer_loop.stop()
             await router_loop.stop()
+            await ctx.bots.stop()
             await ctx.outbox.stop()
             await http.aclose()
             await ctx.ingest.stop()
@@ -143,7 +164,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        larger={"/webhooks/": settings.webhook_max_body_bytes},
+        larger={
+            "/webhooks/": settings.webhook_max_body_bytes,
+            # A flow's YAML, up to the loader's own limit, inside its JSON body: each
+            # character may be escaped there as up to 12 bytes (a surrogate pair), and
+            # a flow past its limit should be told so (422), not cut off as a body.
+            re.compile(r"/api/v1/inboxes/[^/]+/bot"): 12 * MAX_FLOW_BYTES + 64 * 1024,
+        },
     )
 
     # Each module's router straight onto the app: a nested router is matched level by
@@ -165,6 +192,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         widget_stream,
         app_channels,
         app_chat,
+        bots,
     ):
         app.include_router(module.router, prefix="/api/v1")
 

@@ -14,6 +14,7 @@ from threadline.adapters.stream import EventStream
 from threadline.core.classify import Classifier
 from threadline.core.time import require_utc
 from threadline.service.batching import IngestBatcher
+from threadline.service.bot_worker import BotWorker
 from threadline.service.delivery import OutboxSender
 from threadline.service.unit_of_work import Transactor
 from threadline.settings import Settings
@@ -36,6 +37,7 @@ class AppContext:
     clock: Clock
     secrets: Secrets
     outbox: OutboxSender
+    bots: BotWorker
 
     def now(self) -> datetime:
         return require_utc(self.clock(), "clock")

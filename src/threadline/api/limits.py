@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimitMiddleware:
-    """`max_bytes` for every path, except those under a prefix of `larger`, which get
-    their own limit (providers' webhooks batch many events in one body)."""
+    """`max_bytes` for every path, except those under a prefix of `larger` (or matching
+    one of its patterns), which get their own limit: providers' webhooks batch many
+    events in one body, and a bot's flow is a document of its own."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: dict[str | re.Pattern[str], int] | None = None
+    ) -> None:
         self.app = app
         self.default_bytes = max_bytes
         self.larger = larger or {}
@@ -20,8 +24,13 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope["path"]
         limit = next(
-            (n for prefix, n in self.larger.items() if scope["path"].startswith(prefix)),
+            (
+                n
+                for rule, n in self.larger.items()
+                if (path.startswith(rule) if isinstance(rule, str) else rule.fullmatch(path))
+            ),
             self.default_bytes,
         )
         await self._limited(scope, receive, send, limit)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import socket
-from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError
 
-from threadline.adapters.database import Database
 from threadline.adapters.migrate import current as migration_current
 from threadline.adapters.migrate import upgrade as migration_upgrade
+from threadline.cli.bots import bot_command, queue_app
 from threadline.cli.classify import classify
 from threadline.cli.failure import classifier_or_fail, fail, settings_or_fail
+from threadline.cli.running import DatabaseUrl, _url, run_db
 from threadline.core.agents import AgentStatus, Role
 from threadline.core.errors import DomainError
 from threadline.core.widgets import Widget
@@ -34,42 +34,9 @@ inbox_app = typer.Typer(help="Inboxes (where customer messages come in).", no_ar
 app.add_typer(db_app, name="db")
 app.add_typer(agent_app, name="agent")
 app.add_typer(inbox_app, name="inbox")
+app.add_typer(queue_app, name="queue")
 app.command()(classify)
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", help="Overrides THREADLINE_DATABASE_URL.", show_default=False),
-]
-
-
-def run_db(url: str, work: Callable[[Transactor], Awaitable[T]]) -> T:
-    """Run `work` against the database, turning expected failures into messages."""
-
-    try:
-        db = Database(url)
-    except ValueError as exc:  # a URL of no database we serve
-        raise fail(str(exc)) from None
-
-    async def main() -> T:
-        try:
-            return await work(Transactor(db))
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except DomainError as exc:
-        raise fail(exc.message) from None
-    except (OperationalError, ProgrammingError) as exc:
-        if "no such table" in str(exc) or "does not exist" in str(exc):
-            raise fail("the database has no schema yet: run `threadline db upgrade`") from None
-        raise fail(f"database error: {exc.orig}") from None
-    except (DBAPIError, OSError) as exc:
-        raise fail(f"cannot use the database at {url}: {exc}") from None
-
-
-def _url(database_url: str | None) -> str:
-    return database_url or settings_or_fail().database_url
+inbox_app.command("bot")(bot_command)
 
 
 @app.command()

@@ -15,7 +15,7 @@ from typing import Any
 from threadline.core import pacing
 from threadline.core.classify import MessageKind, OutboundContext
 from threadline.core.errors import Forbidden, InvalidInput, InvalidTransition
-from threadline.core.events import ACTOR_CUSTOMER, ACTOR_SYSTEM, Event, EventType
+from threadline.core.events import ACTOR_CUSTOMER, ACTOR_SYSTEM, Event, EventType, actor_bot
 from threadline.core.handoff import Handoff
 from threadline.core.lifecycle import (
     ALLOWED_TRANSITIONS,
@@ -95,20 +95,22 @@ class Conversation:
         now: datetime,
         timing: ChannelTiming,
         verification: Verification | None = None,
+        bot: str | None = None,
     ) -> Conversation:
+        """`bot`: the bot serving the inbox, which then has the conversation first."""
         conv = cls(
             id=id,
             customer_id=customer_id,
             inbox_id=inbox_id,
             channel=channel,
             skill=skill,
-            state=ConversationState.QUEUED,
+            state=ConversationState.BOT if bot else ConversationState.QUEUED,
             session_id=session_id,
             session_seq=1,
             pace=timing.default_pace,
             opened_at=now,
             updated_at=now,
-            enqueued_at=now,
+            enqueued_at=None if bot else now,
             verification=verification or by_channel(channel),
         )
         conv._record(
@@ -122,7 +124,12 @@ class Conversation:
             session_id=str(session_id),
             session_seq=1,
         )
-        conv._record(EventType.QUEUED, now, ACTOR_CUSTOMER, queue=skill, cause="new_conversation")
+        if bot is not None:
+            conv._engage_bot(bot, now, ACTOR_CUSTOMER, cause="new_conversation")
+        else:
+            conv._record(
+                EventType.QUEUED, now, ACTOR_CUSTOMER, queue=skill, cause="new_conversation"
+            )
         return conv
 
     # -- customer and agent messages ------------------------------------------------
@@ -136,8 +143,12 @@ class Conversation:
         timing: ChannelTiming,
         kind: MessageKind = MessageKind.SUBSTANTIVE,
         proven: Verification | None = None,
+        bot: str | None = None,
     ) -> int:
         """A customer wrote: returns the message's number in the thread.
+
+        `bot`: the bot serving the inbox, which takes a reopened session first. While a
+        bot has the conversation, each message is its to answer: no respond-by runs.
 
         `proven` is the verification the message carries (a signed identity), the
         channel's own level when None. It raises the session's level; a new session
@@ -163,10 +174,10 @@ class Conversation:
         if self.state is ConversationState.INACTIVE:
             self._reactivate(now)
         elif self.state is ConversationState.CLOSED:
-            self._move(ConversationState.QUEUED, now)
+            self._move(ConversationState.BOT if bot else ConversationState.QUEUED, now)
             self.session_id = new_session_id
             self.session_seq += 1
-            self.enqueued_at = now
+            self.enqueued_at = None if bot else now
             self._record(
                 EventType.SESSION_OPENED,
                 now,
@@ -175,7 +186,19 @@ class Conversation:
                 session_id=str(new_session_id),
                 session_seq=self.session_seq,
             )
-            self._record(EventType.QUEUED, now, ACTOR_CUSTOMER, queue=self.skill, cause="reopened")
+            if bot:
+                self._engage_bot(bot, now, ACTOR_CUSTOMER, cause="reopened")
+            else:
+                self._record(
+                    EventType.QUEUED, now, ACTOR_CUSTOMER, queue=self.skill, cause="reopened"
+                )
+        if self.state is ConversationState.BOT:
+            # The bot's turn: nothing to breach, nothing to go inactive; a customer who
+            # walks away from the bot is closed after the close timeout instead.
+            self.schedule(TimerKind.AUTO_CLOSE, None)
+            self.waiting_on = WaitingOn.AGENT
+            self.last_outbound = OutboundContext.NONE
+            return self._count_customer_message(message_id, now, MessageKind.SUBSTANTIVE)
         if self.waiting_on is WaitingOn.CUSTOMER:
             self.schedule(TimerKind.INACTIVITY, None)
             if self.last_outbound_at is not None:
@@ -287,11 +310,123 @@ class Conversation:
         )
         return True
 
-    def hand_off(self, handoff: Handoff, now: datetime, *, actor: str) -> None:
+    def hand_off(
+        self,
+        handoff: Handoff,
+        now: datetime,
+        *,
+        actor: str,
+        timing: ChannelTiming | None = None,
+        skill: str | None = None,
+        reason: str | None = None,
+        detail: str | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
         """A bot passes the conversation on with what it learned; a later handoff in the
-        same session replaces it (the newest is what the human needs)."""
+        same session replaces it (the newest is what the human needs).
+
+        From the bot state the conversation joins the queue (`skill`, else its own),
+        the customer waiting: `timing` sets the respond-by, counted from `not_before`
+        when the queue's humans are away until then, so no breach is recorded overnight.
+        A business's own bot (the API channel) hands over in a queued conversation,
+        which only gains the context."""
         self.handoff = handoff
-        self._record(EventType.HANDED_OFF, now, actor, **self._audience(), **handoff.as_json())
+        from_bot = self.state is ConversationState.BOT
+        if from_bot:
+            assert timing is not None, "a handoff from the bot state sets a respond-by"
+            self._move(ConversationState.QUEUED, now)
+            self.skill = skill or self.skill
+            self.enqueued_at = now
+            self.schedule(TimerKind.AUTO_CLOSE, None)
+            self.waiting_on = WaitingOn.AGENT
+            start = max(now, not_before) if not_before else now
+            self.respond_by = pacing.respond_by(start, self.pace, timing)
+            self.schedule(TimerKind.RESPOND_BY, self.respond_by)
+        self._record(
+            EventType.HANDED_OFF,
+            now,
+            actor,
+            **self._audience(),
+            **handoff.as_json(),
+            reason=reason,
+            detail=detail,
+            out_of_hours=not_before is not None and not_before > now,
+        )
+        if from_bot:
+            self._record(EventType.QUEUED, now, actor, queue=self.skill, cause="handoff")
+
+    def record_bot_message(
+        self, message_id: uuid.UUID, now: datetime, *, bot: str, context: OutboundContext
+    ) -> int:
+        """The bot said something in the conversation it has: the customer's turn. A
+        customer who never answers is closed after the channel's close timeout."""
+        if self.state is not ConversationState.BOT:
+            raise InvalidTransition(
+                f"a bot writes only while it has the conversation, not when {self.state}",
+                state=str(self.state),
+            )
+        self.waiting_on = WaitingOn.CUSTOMER
+        self.last_outbound = context
+        self.last_outbound_at = now
+        self.updated_at = now
+        self.message_count += 1
+        self._record(
+            EventType.MESSAGE_SENT,
+            now,
+            actor_bot(bot),
+            **self._audience(),
+            message_id=str(message_id),
+        )
+        return self.message_count
+
+    def bot_waits(self, now: datetime, timing: ChannelTiming) -> None:
+        """The bot has answered and waits on the customer: they have the close timeout."""
+        if self.state is ConversationState.BOT and self.waiting_on is WaitingOn.CUSTOMER:
+            self.schedule(TimerKind.AUTO_CLOSE, pacing.close_at(now, timing))
+
+    def lend_to_bot(self, routine: str, bot: str, now: datetime, *, actor: str) -> uuid.UUID:
+        """The assigned agent hands the conversation to the bot for a routine (agent to
+        bot): the slot is free meanwhile, and the agent stays the owner, to whom it comes
+        back with the results. Returns the agent whose slot is freed."""
+        if self.state is not ConversationState.ASSIGNED or self.assigned_agent_id is None:
+            raise InvalidTransition(
+                f"only an assigned conversation can be handed to the bot, not a {self.state} one",
+                state=str(self.state),
+            )
+        agent = self.assigned_agent_id
+        if self.respond_by is not None:
+            self.schedule(TimerKind.RESPOND_BY, None)
+        if self.waiting_on is WaitingOn.CUSTOMER:
+            self.schedule(TimerKind.INACTIVITY, None)
+        self._record(EventType.UNASSIGNED, now, actor, agent_id=agent, cause="lent_to_bot")
+        self._move(ConversationState.BOT, now)
+        self.assigned_agent_id = None
+        self.owner_agent_id = agent
+        self.respond_by = None
+        self.waiting_on = WaitingOn.NOBODY
+        self._engage_bot(bot, now, actor, cause="agent", routine=routine, agent_id=agent)
+        return agent
+
+    def return_from_bot(
+        self, handoff: Handoff, now: datetime, *, actor: str, timing: ChannelTiming
+    ) -> None:
+        """The routine is done: back to the agent who lent it, ahead of new work if
+        they have no room (the service offers it to them up to their maximum load)."""
+        self.hand_off(handoff, now, actor=actor, timing=timing, reason="routine_done")
+        self.reactivated = self.owner_agent_id is not None
+
+    def step_up(self, now: datetime, *, actor: str) -> None:
+        """The customer proved who they are (a one-time code to the address on file):
+        verified for the rest of the session (DESIGN.md §7)."""
+        if self.verification is Verification.VERIFIED:
+            return
+        self.verification = Verification.VERIFIED
+        self.updated_at = now
+        self._record(EventType.VERIFIED, now, actor, **self._audience(), method="code")
+
+    def _engage_bot(self, bot: str, now: datetime, actor: str, **payload: Any) -> None:
+        self.handoff = None
+        self._record(EventType.BOT_ENGAGED, now, actor, bot=bot, **payload)
 
     # -- routing --------------------------------------------------------------------
 
@@ -515,6 +650,10 @@ class Conversation:
         return self.assigned_agent_id
 
     def _audience(self, *, include_queue: bool = False) -> dict[str, Any]:
+        if self.state is ConversationState.BOT:
+            # Nobody's work while the bot has it: supervisors watch, agents are not
+            # woken by every exchange with the bot.
+            return {"agent_id": None, "queue": None}
         holder = self.holder
         if holder is not None:
             return {"agent_id": holder, "queue": self.skill if include_queue else None}

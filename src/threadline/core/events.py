@@ -33,8 +33,12 @@ class EventType(enum.StrEnum):
     # The holding agent read the thread up to a message (their unread count, the
     # customer's read receipt).
     READ = "conversation.read"
-    # A bot passed it on with its context (intent, fields, summary).
+    # A bot passed it on with its context (intent, fields, summary) and the reason.
     HANDED_OFF = "conversation.handed_off"
+    # A bot took the conversation (a new or reopened session, or an agent's routine).
+    BOT_ENGAGED = "conversation.bot_engaged"
+    # The customer proved who they are in the conversation (a bot's step-up code).
+    VERIFIED = "conversation.verified"
     AGENT_CREATED = "agent.created"
     AGENT_UPDATED = "agent.updated"
     AGENT_STATUS = "agent.status_changed"
@@ -46,6 +50,7 @@ class EventType(enum.StrEnum):
     # A customer opted out of, or back in to, messages on a channel (SMS keywords).
     CONSENT_CHANGED = "customer.consent_changed"
     CONNECTION_UPDATED = "inbox.connection_updated"
+    BOT_UPDATED = "inbox.bot_updated"
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,10 @@ class Event:
 
 def actor_agent(agent_id: uuid.UUID) -> str:
     return f"agent:{agent_id}"
+
+
+def actor_bot(name: str) -> str:
+    return f"bot:{name}"
 
 
 ACTOR_CUSTOMER = "customer"

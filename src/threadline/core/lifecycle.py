@@ -25,7 +25,8 @@ ALLOWED_TRANSITIONS: dict[ConversationState, frozenset[ConversationState]] = {
     _S.QUEUED: frozenset({_S.ASSIGNED, _S.INACTIVE, _S.CLOSED}),
     # assigned -> assigned is a transfer to another agent; -> queued is a transfer to a
     # skill or the agent going offline.
-    _S.ASSIGNED: frozenset({_S.ASSIGNED, _S.QUEUED, _S.INACTIVE, _S.CLOSED}),
+    # -> bot: the agent hands it to the bot for a routine, and gets it back after.
+    _S.ASSIGNED: frozenset({_S.ASSIGNED, _S.QUEUED, _S.INACTIVE, _S.CLOSED, _S.BOT}),
     # Reactivation goes through queued in the same transaction: the service then hands
     # the conversation straight to its owner when the owner has room under M.
     _S.INACTIVE: frozenset({_S.QUEUED, _S.CLOSED}),

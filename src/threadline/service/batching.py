@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 
 from threadline.adapters.worker import BackgroundWorker
 from threadline.core.classify import Classifier
+from threadline.core.conversations import ConversationState
 from threadline.core.errors import Conflict, DomainError, Unauthenticated
 from threadline.core.inboxes import Inbox
 from threadline.service import auth, inbound
@@ -54,6 +56,8 @@ class IngestBatcher(BackgroundWorker):
         self._pending: list[_Item] = []
         self._in_flight: list[_Item] = []
         self._wake = asyncio.Event()
+        # Called after a commit that gave a bot something to answer.
+        self.for_bots: Callable[[], None] | None = None
 
     async def stop(self) -> None:
         await super().stop()
@@ -143,6 +147,10 @@ class IngestBatcher(BackgroundWorker):
             if not live[0].future.done():
                 live[0].future.set_exception(exc)
             return
+        if self.for_bots is not None and any(
+            not isinstance(o, DomainError) and o.state is ConversationState.BOT for o in outcomes
+        ):
+            self.for_bots()
         for item, outcome in zip(live, outcomes, strict=True):
             if item.future.done():  # the client went away; its message is stored anyway
                 continue

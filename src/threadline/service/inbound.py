@@ -10,6 +10,7 @@ from datetime import datetime
 
 from threadline.adapters.lexicons import shipped_classifier
 from threadline.adapters.repositories.messages import StoredRef
+from threadline.core.bots.fields import mask_secure
 from threadline.core.classify import Classifier, MessageKind
 from threadline.core.conversations import CloseReason, Conversation, ConversationState
 from threadline.core.customers import Customer, Identity, make_identity
@@ -164,6 +165,12 @@ class _Batch:
         self.messages: list[Message] = []
         self.queued_skills: set[str] = set()
         self.offers: list[OwnerOffer] = []
+        # The bot serving each inbox that has one, and the conversations whose bot
+        # waits on a secure answer (stored masked).
+        self.bots: dict[uuid.UUID, str] = {}
+        self.secure: dict[uuid.UUID, str] = {}
+        # Conversations with a customer message for their bot: the worker is nudged.
+        self.for_bots: set[uuid.UUID] = set()
 
     async def load(self, uow: UnitOfWork, valid: list[_Valid]) -> None:
         by_inbox: dict[Inbox, list[_Valid]] = {}
@@ -171,6 +178,7 @@ class _Batch:
             by_inbox.setdefault(item.arrival.inbox, []).append(item)
         # Inboxes in id order, each one's conversations in id order: one lock order for
         # every batch, so concurrent batches cannot deadlock.
+        self.bots = await uow.bots.names_for(i.id for i in by_inbox)
         for inbox in sorted(by_inbox, key=lambda i: i.id):
             items = by_inbox[inbox]
             addresses: dict[str, set[str]] = {}
@@ -189,6 +197,8 @@ class _Batch:
             ids = {e for i in items if (e := i.arrival.message.external_id) is not None}
             stored = await uow.messages.stored_external_ids(inbox.id, ids)
             self.stored.update(((inbox.id, ext), ref) for ext, ref in stored.items())
+            with_bot = [conv.id for conv in found.values() if conv.state is ConversationState.BOT]
+            self.secure.update(await uow.bots.secure_kinds(with_bot))
 
     async def receive(self, uow: UnitOfWork, item: _Valid) -> IngestResult | DomainError:
         inbox, inbound, now = item.arrival.inbox, item.arrival.message, item.arrival.received_at
@@ -209,9 +219,12 @@ class _Batch:
         message_id = uuid.uuid4()
         kind = MessageKind.SUBSTANTIVE  # a new conversation's first message is answered
         conv = self.conversations.get((inbox.id, customer_id))
+        bot = self.bots.get(inbox.id)
+        text = item.text
+        with_bot_before = conv is not None and conv.state is ConversationState.BOT
         if conv is None:
             conv = new_conversation(
-                inbox, customer_id, now, self.timings(inbox.channel), inbound.proven
+                inbox, customer_id, now, self.timings(inbox.channel), inbound.proven, bot=bot
             )
             seq = conv.receive_customer_message(
                 message_id=message_id,
@@ -227,7 +240,10 @@ class _Batch:
             holder = (
                 conv.assigned_agent_id if previous_state is ConversationState.ASSIGNED else None
             )
-            kind = self.classifier.classify_in(item.text, conv.last_outbound).kind
+            if not with_bot_before:
+                # With the bot, every message is the bot's to read: "no thanks" to its
+                # "anything else?" is the bot's closing, not the workflow's.
+                kind = self.classifier.classify_in(item.text, conv.last_outbound).kind
             seq = conv.receive_customer_message(
                 message_id=message_id,
                 now=now,
@@ -235,6 +251,7 @@ class _Batch:
                 timing=self.timings(conv.channel),
                 kind=kind,
                 proven=inbound.proven,
+                bot=bot,
             )
             if conv.session_id != previous_session:
                 await uow.conversations.add_session(conv)
@@ -249,7 +266,19 @@ class _Batch:
                 if holder is not None:
                     self.freed.append(holder)
             self.touched[conv.id] = conv
-        if inbound.handoff is not None and conv.state.is_open:
+        if conv.state is ConversationState.BOT:
+            secure = self.secure.get(conv.id) if with_bot_before else None
+            if secure is not None:
+                # A card number or the like: the thread keeps it masked, the bot gets
+                # the clear text aside, and forgets it once its lookup has run.
+                text = mask_secure(secure, item.text)
+                await uow.bots.mark_pending(conv.id, now, secure=(seq, item.text))
+            elif with_bot_before:
+                await uow.bots.mark_pending(conv.id, now)
+            else:
+                await uow.bots.begin(conv.id, now, read_seq=seq - 1)
+            self.for_bots.add(conv.id)
+        elif inbound.handoff is not None and conv.state.is_open:
             conv.hand_off(inbound.handoff, now, actor=f"inbox:{inbox.id}")
             self.touched[conv.id] = conv  # a new conversation was inserted without it
         uow.collect(conv)
@@ -258,7 +287,7 @@ class _Batch:
                 conv,
                 message_id,
                 seq,
-                item.text,
+                text,
                 now,
                 kind=kind,
                 external_id=ext,
@@ -309,8 +338,10 @@ def new_conversation(
     now: datetime,
     timing: ChannelTiming,
     proven: Verification | None = None,
+    bot: str | None = None,
 ) -> Conversation:
-    """A customer's one persistent conversation with an inbox, opened now."""
+    """A customer's one persistent conversation with an inbox, opened now (with its
+    bot first, when the inbox has one)."""
     return Conversation.open(
         id=uuid.uuid4(),
         customer_id=customer_id,
@@ -321,6 +352,7 @@ def new_conversation(
         now=now,
         timing=timing,
         verification=proven,
+        bot=bot,
     )
 
 

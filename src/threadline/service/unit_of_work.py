@@ -17,6 +17,7 @@ from threadline.adapters.database import Database, is_busy, is_retryable
 from threadline.adapters.repositories.access import AccessRepository
 from threadline.adapters.repositories.agents import AgentRepository
 from threadline.adapters.repositories.app_channels import AppChannelRepository
+from threadline.adapters.repositories.bots import BotRepository
 from threadline.adapters.repositories.canned import CannedRepository
 from threadline.adapters.repositories.channels import ChannelSettingsRepository
 from threadline.adapters.repositories.connections import ConnectionRepository
@@ -72,6 +73,7 @@ class UnitOfWork:
         self.connections = ConnectionRepository(conn)
         self.consents = ConsentRepository(conn)
         self.outbox = OutboxRepository(conn, lock_rows=lock_rows)
+        self.bots = BotRepository(conn, lock_rows=lock_rows)
         self._pending: list[Event] = []
         self._timer_changes: dict[tuple[uuid.UUID, TimerKind], datetime | None] = {}
         self._timings: Timings | None = None

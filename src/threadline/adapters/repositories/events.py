@@ -6,7 +6,7 @@ import dataclasses
 import functools
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -116,6 +116,42 @@ class EventRepository:
             .limit(limit)
         )
         return [_from_row(r) for r in reversed(rows.all())]
+
+    async def conversations_with(
+        self, type: str, since: datetime, until: datetime
+    ) -> set[uuid.UUID]:
+        """Conversations with an event of `type` in [since, until)."""
+        rows = await self._conn.execute(
+            sa.select(events.c.conversation_id)
+            .where(
+                events.c.type == type,
+                events.c.occurred_at >= since,
+                events.c.occurred_at < until,
+                events.c.conversation_id.is_not(None),
+            )
+            .distinct()
+        )
+        return {r.conversation_id for r in rows}
+
+    async def of_conversations(
+        self, conversation_ids: Collection[uuid.UUID], types: Collection[str], since: datetime
+    ) -> list[StoredEvent]:
+        """Those conversations' events of `types` from `since` on, in order."""
+        found: list[StoredEvent] = []
+        ids = sorted(conversation_ids)
+        # In slices: a bound parameter list has a limit (SQLite's is 32766).
+        for start in range(0, len(ids), 500):
+            rows = await self._conn.execute(
+                sa.select(events)
+                .where(
+                    events.c.conversation_id.in_(ids[start : start + 500]),
+                    events.c.type.in_(sorted(types)),
+                    events.c.occurred_at >= since,
+                )
+                .order_by(events.c.seq)
+            )
+            found.extend(_from_row(r) for r in rows)
+        return found
 
 
 def _from_row(r: Any) -> StoredEvent:

@@ -153,7 +153,8 @@ class MessageRepository:
                     messages.c.direction == str(Direction.OUTBOUND),
                     messages.c.delivery_status == str(DeliveryStatus.QUEUED),
                 )
-                .order_by(messages.c.created_at, messages.c.id)
+                # A bot's several replies share their time: the thread's order is seq.
+                .order_by(messages.c.created_at, messages.c.conversation_id, messages.c.seq)
                 .limit(limit)
             )
         ).all()
