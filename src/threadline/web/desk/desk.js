@@ -156,6 +156,7 @@ function endSession(message) {
   state.agents.clear();
   state.customers.clear();
   state.lastEvent.clear();
+  state.lent.clear();
   state.attention.clear();
   state.readPosted.clear();
   forgetNews();
@@ -223,9 +224,25 @@ function connect() {
 function onEvent(event) {
   state.lastSeq = event.seq;
   if (event.conversation_id) state.lastEvent.set(event.conversation_id, event.type);
+  noteLent(event);
   noteEvent(event);
   if (event.type === "customer.consent_changed") consentChanged(event);
   refreshSoon();
+}
+
+/** Which of the agent's conversations are with the bot for a routine, and which bot,
+ * so the pane says where one went instead of "reassigned". */
+function noteLent(event) {
+  const id = event.conversation_id;
+  const payload = event.payload ?? {};
+  if (!id || event.agent_id !== state.me?.id) return;
+  if (event.type === "conversation.unassigned" && payload.cause === "lent_to_bot") {
+    state.lent.set(id, state.lent.get(id) ?? {});
+  } else if (event.type === "conversation.bot_engaged" && payload.routine) {
+    state.lent.set(id, { bot: payload.bot ?? null, routine: payload.routine });
+  } else if (event.type === "conversation.assigned") {
+    state.lent.delete(id); // back with the agent
+  }
 }
 
 const reloadEverything = guard(async () => {

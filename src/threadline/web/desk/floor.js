@@ -1,9 +1,22 @@
-// The supervisor's floor: queues, agents, and the customers waiting past respond-by.
+// The supervisor's floor: queues, agents, the customers waiting past respond-by, and
+// today's figures for the bot.
 
 import { tick } from "./countdown.js";
 import { $, el, reconcile } from "./dom.js";
-import { agentChoice, customerLabel, statusLabel } from "./format.js";
+import { report } from "./errors.js";
+import {
+  agentChoice,
+  customerLabel,
+  duration,
+  handoffReason,
+  percent,
+  sentence,
+  statusLabel,
+} from "./format.js";
 import { api, state } from "./state.js";
+
+// The bot's figures, from the last GET /reports/bots (today so far), or why not.
+let bots = { report: null, error: null };
 
 function cell(text) {
   return el("td", { text });
@@ -11,7 +24,15 @@ function cell(text) {
 
 /** GET /overview, plus the names of late customers not seen before (cached by id). */
 export async function loadFloor() {
-  const floor = await api("/overview");
+  // The bot's report is extra: the floor works without it (and says why not).
+  const [floor, botReport] = await Promise.all([
+    api("/overview"),
+    api("/reports/bots").then(
+      (found) => ({ report: found, error: null }),
+      (error) => ({ report: null, error }),
+    ),
+  ]);
+  bots = botReport;
   state.skew = Date.parse(floor.at) - Date.now(); // a fresher reading of the server clock
   state.agents = new Map(floor.agents.map((a) => [a.id, a]));
   const unknown = [...new Set(floor.breaching.map((c) => c.customer_id))].filter(
@@ -32,6 +53,7 @@ function lateCustomer(c) {
 export function renderFloor(actions) {
   const floor = state.overview;
   if (!floor) return;
+  renderBots();
   $("queues").tBodies[0].replaceChildren(
     ...floor.queues.map((q) => {
       const row = el("tr");
@@ -129,7 +151,62 @@ function updateLateRow(item, c, online) {
   }
 }
 
+// Rates are of the sessions that have ended: one still going is neither.
+const rate = (value, count, ended) => `${percent(value)} (${count} of ${ended} ended)`;
+
+function figure(name, label, value) {
+  const dd = el("dd", { text: value });
+  dd.dataset.figure = name;
+  return [el("dt", { text: label }), dd];
+}
+
+/** Today's bot figures: how much it resolved alone, why it handed over, how long the
+ * customers it handed over then waited for a person. */
+function renderBots() {
+  $("bot-error").textContent = "";
+  const r = bots.report;
+  if (!r) {
+    $("bot-stats").replaceChildren();
+    $("bot-reasons").tBodies[0].replaceChildren();
+    if (bots.error) report(bots.error, $("bot-error"));
+    return;
+  }
+  const wait = r.first_human_response;
+  const waited =
+    wait.count > 0
+      ? `median ${duration(wait.p50_seconds)}, 90th percentile ${duration(wait.p90_seconds)}`
+      : "—";
+  const unanswered = wait.unanswered > 0 ? ` (${wait.unanswered} not answered yet)` : "";
+  $("bot-stats").replaceChildren(
+    ...figure("episodes", "Bot sessions", String(r.episodes)),
+    ...figure("contained", "Containment rate", rate(r.containment_rate, r.contained, r.ended)),
+    ...figure("escalated", "Escalation rate", rate(r.escalation_rate, r.escalated, r.ended)),
+    ...figure("abandoned", "Abandoned", String(r.abandoned)),
+    ...figure("first-reply", "Handoff to first human reply", waited + unanswered),
+    ...figure("routines", "Routines for agents", `${r.routines} (${r.routines_returned} back)`),
+  );
+  const reasons = Object.entries(r.reasons ?? {})
+    .filter(([, count]) => count > 0)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
+  if (reasons.length === 0) {
+    const none = el("tr", {}, el("td", { text: "No handoffs", attrs: { colspan: "2" } }));
+    $("bot-reasons").tBodies[0].replaceChildren(none);
+    return;
+  }
+  $("bot-reasons").tBodies[0].replaceChildren(
+    ...reasons.map(([reason, count]) => {
+      const row = el("tr", {}, cell(sentence(handoffReason(reason))), cell(String(count)));
+      row.dataset.reason = reason;
+      return row;
+    }),
+  );
+}
+
 export function clearFloor() {
+  bots = { report: null, error: null };
+  $("bot-stats").replaceChildren();
+  $("bot-reasons").tBodies[0].replaceChildren();
+  $("bot-error").textContent = "";
   $("queues").tBodies[0].replaceChildren();
   $("agents").tBodies[0].replaceChildren();
   $("breaching").replaceChildren();

@@ -80,3 +80,40 @@ export function customerLabel(customer, channel) {
 /** An agent as a choice for new work: their load against their maximum. */
 export const agentChoice = (a) => `${a.display_name} (load ${a.active_count}/${a.max_load})`;
 
+
+// Why a bot passed a conversation on, as the agent would say it (the handoff panel and
+// the floor's escalations by reason share the words).
+const HANDOFF_REASONS = {
+  customer_asked: "the customer asked for a person",
+  fallbacks: "the bot did not understand the customer",
+  flow: "the flow hands this over to a person",
+  verification_failed: "the customer could not prove who they are",
+  lookup_failed: "a lookup in the business's system failed",
+  bot_unavailable: "the bot was slow or down",
+  routine_done: "the routine an agent handed to the bot is done",
+};
+
+/** A handoff reason in words (lower case, to go into a sentence); unknown: as given. */
+export const handoffReason = (reason) => HANDOFF_REASONS[reason] ?? String(reason);
+
+export const sentence = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** A routine's name as words: "collect_payment" → "collect payment". */
+export const routineLabel = (name) => String(name).replaceAll("_", " ");
+
+/** A wait in words ("45 s", "1 min 20 s", "2 h 5 min"); "—" when there is none. */
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "—";
+  const total = Math.max(0, Math.round(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  // Seconds stop mattering once a wait runs to hours.
+  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  if (m > 0) return s > 0 ? `${m} min ${s} s` : `${m} min`;
+  return `${s} s`;
+}
+
+/** A rate from 0 to 1 as a whole percentage; "—" when there is nothing to rate. */
+export const percent = (rate) =>
+  rate === null || rate === undefined ? "—" : `${Math.round(rate * 100)}%`;

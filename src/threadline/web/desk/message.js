@@ -7,9 +7,14 @@ import { el } from "./dom.js";
 import { channelLabel, deliveryLabel } from "./format.js";
 import { state } from "./state.js";
 
-function sender(m, customer) {
+// `bots`: message id → the name of the bot that wrote it (from the conversation's
+// events); said as a bot's, so nobody takes its words for a colleague's.
+function sender(m, customer, bots) {
   if (m.direction === "inbound") return customer;
-  if (m.sender_type === "bot") return "Bot";
+  if (m.sender_type === "bot") {
+    const name = bots?.get(m.id);
+    return name ? `${name} (bot)` : "Bot";
+  }
   if (m.sender_type === "system") return "System";
   if (m.sender_agent_id && m.sender_agent_id === state.me.id) return "You";
   // Agents may not list agents: only a supervisor's desk knows the other names.
@@ -18,10 +23,10 @@ function sender(m, customer) {
 
 const failed = (m) => m.direction === "outbound" && m.delivery_status === "failed";
 
-function meta(m, customer, channel) {
+function meta(m, customer, channel, bots) {
   const time = new Date(m.created_at);
   const parts = [
-    sender(m, customer),
+    sender(m, customer, bots),
     time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }),
     channelLabel(channel),
   ];
@@ -35,8 +40,9 @@ function meta(m, customer, channel) {
 }
 
 /** What the item shows that can change after it is drawn: redrawn when this does. */
-export function fingerprint(m, customer, channel) {
-  return JSON.stringify([sender(m, customer), channel, m.delivery_status, m.delivery_error]);
+export function fingerprint(m, customer, channel, bots) {
+  const who = sender(m, customer, bots);
+  return JSON.stringify([who, channel, m.delivery_status, m.delivery_error]);
 }
 
 // The text the server gives a message that is only media ("[image/jpeg]" a line):
@@ -71,13 +77,14 @@ function attachmentItem(a, text) {
 }
 
 /** The thread's item for message `m` of a conversation on `channel`. */
-export function messageItem(m, customer, channel) {
+export function messageItem(m, customer, channel, bots) {
   const item = el("li", { className: m.direction });
   item.dataset.id = m.id;
   item.dataset.seq = String(m.seq);
-  item.dataset.shown = fingerprint(m, customer, channel);
+  item.dataset.shown = fingerprint(m, customer, channel, bots);
+  if (m.sender_type === "bot") item.classList.add("bot");
   if (failed(m)) item.classList.add("failed");
-  item.append(meta(m, customer, channel));
+  item.append(meta(m, customer, channel, bots));
   const attachments = m.attachments ?? [];
   if (!attachments.length || m.text !== placeholder(attachments)) {
     // dir=auto: Arabic or Hebrew text runs right to left, whatever the desk's language.

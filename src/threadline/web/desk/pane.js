@@ -8,6 +8,7 @@ import { hasReadMarkers, showDraft, stopTyping } from "./compose.js";
 import { $ } from "./dom.js";
 import { agentChoice } from "./format.js";
 import { act, guard } from "./errors.js";
+import { closeBotForm, initHandToBot, lentNotice, syncBot } from "./handbot.js";
 import { markCurrent, renderLists } from "./lists.js";
 import { updateTitle } from "./notify.js";
 import { api, desk, isSupervisor, state } from "./state.js";
@@ -31,6 +32,7 @@ async function openConversation(id, { focus }) {
     hideCloseConfirm();
     $("transfer").hidden = true;
     $("transfer-toggle").setAttribute("aria-expanded", "false");
+    closeBotForm();
     $("action-error").textContent = "";
     $("pane-status").textContent = "";
     customerTyping(false);
@@ -78,8 +80,9 @@ export async function loadOpen({ focus }) {
     return;
   }
   state.detail = detail;
-  // The channel's rules first, so the reply box is never offered and then taken back.
-  await syncChannel(detail);
+  // The channel's rules first, so the reply box is never offered and then taken back;
+  // likewise the bot's routines for "Hand to bot".
+  await Promise.all([syncChannel(detail), syncBot(detail)]);
   if (ticket !== openTicket || state.open !== id) return;
   renderConversation(detail, { rebuild: before === null });
   await renderAlsoOn(detail);
@@ -114,12 +117,16 @@ function takenAway(before, detail) {
   // Opened to read (another channel of the customer's): it was never the agent's work.
   if (!mine(before.conversation)) return null;
   if (mine(now)) return null;
+  // Lent to the bot for a routine: it comes back to this agent.
+  if (now.state === "bot" && now.owner_agent_id === state.me.id) return lentNotice(now.id);
   return now.state === "queued"
     ? `That conversation went back to the ${now.queue} queue.`
     : "That conversation was reassigned.";
 }
 
 function goneMessage(id) {
+  // An agent may not see a conversation while the bot has it.
+  if (state.lent.has(id)) return lentNotice(id);
   return state.lastEvent.get(id) === "conversation.closed"
     ? "That conversation was closed."
     : "That conversation was reassigned.";
@@ -301,6 +308,7 @@ export function moveSelection(step) {
 /** Attach the pane's buttons, forms and tabs. */
 export function initPane() {
   initAlsoOn((id) => openFromList(id));
+  initHandToBot(closePane);
   $("transfer-toggle").addEventListener("click", guard(toggleTransfer));
   $("transfer-cancel").addEventListener("click", guard(toggleTransfer));
   $("transfer").addEventListener("submit", guard(transfer));

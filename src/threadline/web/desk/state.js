@@ -18,6 +18,7 @@ export const state = {
   agents: new Map(), // id → agent, from the overview (agents may not list agents)
   customers: new Map(), // customer id → label, for the floor's late list
   lastEvent: new Map(), // conversation id → type of the last event seen for it
+  lent: new Map(), // conversation id → {bot, routine}: handed to the bot, coming back
   attention: new Set(), // conversations with news the agent has not opened yet
   readPosted: new Map(), // conversation id → the seq last sent to POST …/read
   lastSeq: null,

@@ -4,7 +4,8 @@
 import { clearAlsoOn } from "./also.js";
 import { forgetChannel, renderRules } from "./channel.js";
 import { $, el, say } from "./dom.js";
-import { channelLabel, customerLabel, verificationLabel } from "./format.js";
+import { channelLabel, customerLabel, handoffReason, verificationLabel } from "./format.js";
+import { forgetBot, renderBotControl } from "./handbot.js";
 import { fingerprint, messageItem } from "./message.js";
 import { isSupervisor, state } from "./state.js";
 
@@ -25,7 +26,7 @@ const dayOf = (m) => new Date(m.created_at).toLocaleDateString([], DAY);
  * Paint the messages. Appends what is new and updates the rest in place, so the
  * agent's scroll position holds unless they were already reading the newest message.
  */
-function renderMessages(messages, customer, channel, rebuild) {
+function renderMessages(messages, customer, channel, bots, rebuild) {
   const thread = $("thread");
   const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 48;
   const shown = [...thread.querySelectorAll("li[data-id]")];
@@ -38,8 +39,8 @@ function renderMessages(messages, customer, channel, rebuild) {
   const undelivered = [];
   messages.slice(0, start).forEach((m, i) => {
     // A delivery status (or, on a supervisor's desk, an agent's name) may have changed.
-    if (shown[i].dataset.shown === fingerprint(m, customer, channel)) return;
-    const item = messageItem(m, customer, channel);
+    if (shown[i].dataset.shown === fingerprint(m, customer, channel, bots)) return;
+    const item = messageItem(m, customer, channel, bots);
     if (item.classList.contains("failed") && !shown[i].classList.contains("failed")) {
       undelivered.push(item.querySelector(".delivery-error").textContent);
     }
@@ -52,7 +53,7 @@ function renderMessages(messages, customer, channel, rebuild) {
       day = dayOf(m);
       thread.append(daySeparator(day));
     }
-    thread.append(messageItem(m, customer, channel));
+    thread.append(messageItem(m, customer, channel, bots));
   }
   // A reply that failed while the agent looks elsewhere on the page is still heard.
   if (undelivered.length) say(`A reply was not delivered. ${undelivered.join(" ")}`);
@@ -68,7 +69,24 @@ function stateText(c) {
     return `assigned to ${holder ? holder.display_name : "another agent"}`;
   }
   if (c.state === "queued") return `waiting in the ${c.queue} queue`;
+  if (c.state === "bot") return "with the bot";
   return c.state;
+}
+
+/** Which bot wrote each of the bot's messages: the actor of its message.sent event
+ * ("bot:Acme assistant"), else the bot that handed the conversation over. */
+function botNames(detail) {
+  const names = new Map();
+  for (const e of detail.events ?? []) {
+    if (e.type === "message.sent" && e.actor?.startsWith("bot:") && e.payload?.message_id) {
+      names.set(e.payload.message_id, e.actor.slice("bot:".length));
+    }
+  }
+  const handedBy = detail.conversation.handoff?.bot;
+  for (const m of detail.messages) {
+    if (m.sender_type === "bot" && !names.has(m.id) && handedBy) names.set(m.id, handedBy);
+  }
+  return names;
 }
 
 /** The agent can see the thread now: the tab is in front and the pane is shown. */
@@ -100,6 +118,7 @@ function composeNote(c) {
       : "Inactive.";
   }
   if (c.state === "closed") return "Closed: the customer's next message opens a new session.";
+  if (c.state === "bot") return "With the bot: it answers the customer until it hands over.";
   if (c.state === "queued") {
     return `Waiting in the ${c.queue} queue: replies come from whoever takes it.`;
   }
@@ -120,7 +139,7 @@ export function renderConversation(detail, { rebuild }) {
   $("verification").className = `badge verification ${c.verification ?? ""}`;
   // Account details only to a verified customer (DESIGN.md §7).
   $("verification-note").hidden = level === null || c.verification === "verified";
-  renderHandoff(c.handoff);
+  renderHandoff(c.handoff, detail.events ?? []);
   const can = permissions(c);
   $("compose").hidden = !can.reply;
   $("compose-note").hidden = can.reply;
@@ -130,16 +149,26 @@ export function renderConversation(detail, { rebuild }) {
   if (!can.transfer) $("transfer").hidden = true;
   if (!can.close) hideCloseConfirm();
   $("close").hidden = !can.close || !$("close-confirm").hidden;
+  renderBotControl(can);
   renderRules(can); // what the channel takes now may narrow the reply box further
-  const fresh = renderMessages(detail.messages, customer, c.channel, rebuild);
+  const fresh = renderMessages(detail.messages, customer, c.channel, botNames(detail), rebuild);
   if (fresh) customerTyping(false);
   return fresh;
 }
 
-// What a bot learned before handing over, so the customer is not asked again.
-function renderHandoff(handoff) {
+// What a bot learned before handing over, so the customer is not asked again, and why
+// it handed over (the newest handed_off event: the handoff shown is the session's last).
+function renderHandoff(handoff, events) {
   $("handoff").hidden = !handoff;
   if (!handoff) return;
+  const handed = events.filter((e) => e.type === "conversation.handed_off").at(-1);
+  const reason = handed?.payload?.reason;
+  $("handoff-reason").hidden = !reason;
+  if (reason) {
+    const when = handed.payload.out_of_hours ? ", after hours" : "";
+    const detail = handed.payload.detail ? ` (${handed.payload.detail})` : "";
+    $("handoff-reason").textContent = `Why: ${handoffReason(reason)}${detail}${when}.`;
+  }
   const intent = handoff.intent ?? "no intent recognised";
   const confidence =
     handoff.confidence === null || handoff.confidence === undefined
@@ -179,6 +208,7 @@ export function clearThread(message = "") {
   $("thread-title").textContent = "";
   $("thread-info").textContent = "";
   forgetChannel();
+  forgetBot();
   clearAlsoOn();
   $("transfer").hidden = true;
   $("transfer-toggle").setAttribute("aria-expanded", "false");
