@@ -61,9 +61,10 @@ class Customer:
 @dataclass
 class BotWorld:
     live: Live
-    shop_url: str
     admin: AgentHandle
     inbox: InboxHandle
+    # The demo shop the flow's lookups and codes go to (none for an external bot).
+    shop_url: str = ""
 
     def customer(self, address: str) -> Customer:
         return Customer(self, address)
@@ -76,6 +77,18 @@ class BotWorld:
         )
         assert r.status_code == 200, r.text
         return dict(r.json())
+
+    async def use_external(self, url: str, timeout: float = 2.0) -> Any:
+        return await self.live.http.put(
+            f"/api/v1/inboxes/{self.inbox.id}/bot",
+            json={
+                "kind": "external",
+                "url": url,
+                "timeout_seconds": timeout,
+                "secret_name": "acme",
+            },
+            headers=self.admin.headers,
+        )
 
     async def settled(self, conversation_id: str, timeout: float = 10.0) -> None:
         """Until the bot has no work left in the conversation."""
@@ -102,11 +115,22 @@ class BotWorld:
 async def bot_world(
     database_url: str, clock: FakeClock, *, flow: str | None = None, **overrides: Any
 ) -> AsyncIterator[BotWorld]:
-    async with serve_shop(port=0, secret=BOT_KEY.encode()) as shop_url:
-        settings = {"channel_secrets": SECRETS, "bot_interval_seconds": 0.05, **overrides}
-        async with serve(database_url, clock, **settings) as live:
-            admin = await live.agent("ada", role=Role.ADMIN, skills=(), online=False)
-            inbox = await live.inbox("Shop")
-            world = BotWorld(live, shop_url, admin, inbox)
-            await world.use_flow(flow if flow is not None else demo_flow(shop_url))
-            yield world
+    """The demo flow (or `flow`) on an API-channel inbox, the demo shop behind it."""
+    async with (
+        serve_shop(port=0, secret=BOT_KEY.encode()) as shop_url,
+        bare_world(database_url, clock, **overrides) as world,
+    ):
+        world.shop_url = shop_url
+        await world.use_flow(flow if flow is not None else demo_flow(shop_url))
+        yield world
+
+
+@contextlib.asynccontextmanager
+async def bare_world(
+    database_url: str, clock: FakeClock, **overrides: Any
+) -> AsyncIterator[BotWorld]:
+    """An API-channel inbox with no bot yet, and the bot key in the environment."""
+    settings = {"channel_secrets": SECRETS, "bot_interval_seconds": 0.05, **overrides}
+    async with serve(database_url, clock, **settings) as live:
+        admin = await live.agent("ada", role=Role.ADMIN, skills=(), online=False)
+        yield BotWorld(live, admin, await live.inbox("Shop"))

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import secrets as random_source
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -187,9 +188,12 @@ class BotWorker(BackgroundWorker):
             )
             collect(progress)
             state, end = progress.state, progress.answer.end
+        deadline = self._deadline()
         for seq, text, _ in job.unread:
             if end is not None:
                 break  # what the customer wrote after the bot's end is the human's to read
+            if time.monotonic() > deadline:
+                break  # the rest waits for the next turn, well inside the lease
             ctx = self._context(job, verified)
             progress = await settle(engine.on_message(state, text, ctx), ctx)
             collect(progress)
@@ -246,8 +250,9 @@ class BotWorker(BackgroundWorker):
         routine_start = job.session.routine is not None and not state.greeted
         turns: list[tuple[int, str, datetime] | None] = [None] if routine_start else []
         turns += list(job.unread)
+        deadline = self._deadline()
         for unread in turns:
-            if end is not None:
+            if end is not None or time.monotonic() > deadline:
                 break
             seq = unread[0] if unread else None
             turn = _external_turn(job, unread, fields)
@@ -259,6 +264,11 @@ class BotWorker(BackgroundWorker):
                 through = seq
         state = replace(state, greeted=True, fields=fields)
         return Outcome(state, BotAnswer(tuple(replies), {}, end), through)
+
+    def _deadline(self) -> float:
+        """After this (monotonic), a turn reads no more messages: a third of the lease,
+        so even its last call, bounded by its own timeout, ends inside the lease."""
+        return time.monotonic() + self._config.lease.total_seconds() / 3
 
     def _key(self, bot: InboxBot) -> bytes | None:
         if bot.secret_name is None:
