@@ -24,14 +24,24 @@ from starlette.routing import Route
 TOLERANCE = 300  # seconds: older signatures may be replays
 
 
-def signed(secret: bytes, body: bytes, header: str) -> bool:
+def target(request: Request) -> str:
+    # The path and query exactly as sent: request.url.path is percent-decoded.
+    path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string") or b""
+    return (path + b"?" + query if query else path).decode("latin-1")
+
+
+def signed(secret: bytes, request: Request, body: bytes) -> bool:
+    header = request.headers.get("X-Threadline-Signature", "")
     parts = [item.strip().partition("=") for item in header.split(",")]
     stamps = [value for key, _, value in parts if key == "t"]
     if len(stamps) != 1 or not stamps[0].isdigit():
         return False
     if abs(time.time() - int(stamps[0])) > TOLERANCE:
         return False
-    expected = hmac.new(secret, stamps[0].encode() + b"." + body, hashlib.sha256).hexdigest()
+    # The method and target are signed too: a signature is good for one request only.
+    message = f"{stamps[0]}.{request.method} {target(request)}.".encode() + body
+    expected = hmac.new(secret, message, hashlib.sha256).hexdigest()
     # During a rotation there is one v1 per secret: any may match.
     return any(
         hmac.compare_digest(expected.encode(), value.encode())
@@ -66,7 +76,7 @@ def answer(turn: dict[str, Any]) -> dict[str, Any]:
 def create_app(secret: bytes) -> Starlette:
     async def threadline(request: Request) -> JSONResponse:
         body = await request.body()
-        if not signed(secret, body, request.headers.get("X-Threadline-Signature", "")):
+        if not signed(secret, request, body):
             return JSONResponse({"error": "bad signature"}, status_code=401)
         return JSONResponse(answer(json.loads(body)))
 

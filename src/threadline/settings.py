@@ -80,10 +80,10 @@ class Settings(BaseSettings):
     # the worst-case delay of a bot's answer to a message another process stored.
     bot_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     # A bot's turn in one conversation is leased this long: a worker that dies mid-turn
-    # has its turn taken over after it. Far longer than a turn (each lookup or external
-    # bot call is cut off at its timeout, 30 s at most, and a turn stops reading more
-    # messages after a third of this).
-    bot_lease_seconds: float = Field(default=120.0, ge=10, le=3600)
+    # has its turn taken over after it. Longer than a turn can take: a turn reads no more
+    # messages after a third of this and starts no call after half of it, and each call
+    # is cut off at its timeout (30 s at most), hence at least a minute.
+    bot_lease_seconds: float = Field(default=120.0, ge=60, le=3600)
     # THREADLINE_SECRET_<NAME>_<PART>, collected from the environment (see
     # docs/channels/): provider tokens and app secrets, which never enter the database.
     channel_secrets: dict[str, str] = Field(default_factory=dict)

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from threadline.adapters.bots.external import ask_external
 from threadline.adapters.bots.http import MAX_ANSWER, BotHttp, CallResult
-from threadline.adapters.bots.signing import SIGNATURE_HEADER, verify
+from threadline.adapters.bots.signing import SIGNATURE_HEADER, received_target, verify
 from threadline.bots.shop import serve_app
 from threadline.core.bots.outcome import BotAnswer, HandoffReason, HandTo, Reply
 from threadline.core.bots.protocol import ExternalBotConfig, ExternalTurn, TurnMessage
@@ -53,8 +53,18 @@ def bot_app(seen: Seen) -> Starlette:
 
     async def echo(request: Request) -> Response:
         body = await record(request)
-        signed = verify(SECRET, body, request.headers.get(SIGNATURE_HEADER, ""), int(time.time()))
-        return JSONResponse({"signed": signed, "received": json.loads(body or b"null")})
+        target = received_target(request.scope)
+        signed = verify(
+            SECRET,
+            body,
+            request.headers.get(SIGNATURE_HEADER, ""),
+            int(time.time()),
+            method=request.method,
+            target=target,
+        )
+        return JSONResponse(
+            {"signed": signed, "received": json.loads(body or b"null"), "target": target}
+        )
 
     async def answer(request: Request) -> Response:
         await record(request)
@@ -118,6 +128,7 @@ def bot_app(seen: Seen) -> Starlette:
     return Starlette(
         routes=[
             Route("/echo", echo, methods=["GET", "POST"]),
+            Route("/echo/{rest:path}", echo, methods=["GET", "POST"]),
             Route("/answer", answer, methods=["POST"]),
             Route("/slow", slow, methods=["POST"]),
             Route("/fail/{status}/{times}", failing_then_ok, methods=["POST"]),
@@ -195,7 +206,9 @@ async def test_a_signed_call_verifies_at_the_receiver(server: Server, http: BotH
         secret=SECRET,
         idempotency_key="key-1",
     )
-    assert result == CallResult(200, {"signed": True, "received": {"text": "héllo"}}, None)
+    assert result == CallResult(
+        200, {"signed": True, "received": {"text": "héllo"}, "target": "/echo"}, None
+    )
     _, headers, _ = server.seen.requests[0]
     assert headers["user-agent"] == "Threadline-Bot/1"
     assert headers["idempotency-key"] == "key-1"
@@ -206,12 +219,44 @@ async def test_a_get_is_signed_over_an_empty_body(server: Server, http: BotHttp)
     result = await http.call(
         f"{server.url}/echo", method="GET", body=None, timeout=2, secret=SECRET
     )
-    assert result.body == {"signed": True, "received": None}
+    assert result.body == {"signed": True, "received": None, "target": "/echo"}
+
+
+async def test_the_signature_covers_the_path_and_query_as_sent(
+    server: Server, http: BotHttp
+) -> None:
+    # As a lookup's URL arrives, its {field}s percent-encoded: what is signed is what
+    # goes on the wire, escapes and all.
+    url = f"{server.url}/echo/customers/ana%40mail.example?lang=es&q=a%20b"
+    result = await http.call(url, method="GET", body=None, timeout=2, secret=SECRET)
+    assert result.body == {
+        "signed": True,
+        "received": None,
+        "target": "/echo/customers/ana%40mail.example?lang=es&q=a%20b",
+    }
+
+
+async def test_a_captured_signature_does_not_open_another_path_or_method(
+    server: Server, http: BotHttp
+) -> None:
+    await http.call(f"{server.url}/echo/orders/A-10001", method="GET", body=None, timeout=2,
+                    secret=SECRET)  # fmt: skip
+    _, headers, _ = server.seen.requests[0]
+    captured = {SIGNATURE_HEADER: headers[SIGNATURE_HEADER.lower()]}
+    async with httpx.AsyncClient(base_url=server.url) as replayer:
+        same = await replayer.get("/echo/orders/A-10001", headers=captured)
+        other = await replayer.get("/echo/orders/A-10002", headers=captured)
+        queried = await replayer.get("/echo/orders/A-10001?all=1", headers=captured)
+        posted = await replayer.post("/echo/orders/A-10001", headers=captured)
+    assert same.json()["signed"]
+    assert not other.json()["signed"]
+    assert not queried.json()["signed"]
+    assert not posted.json()["signed"]
 
 
 async def test_an_unsigned_call_carries_no_signature(server: Server, http: BotHttp) -> None:
     result = await http.call(f"{server.url}/echo", body={}, timeout=2, secret=None)
-    assert result.body == {"signed": False, "received": {}}
+    assert result.body == {"signed": False, "received": {}, "target": "/echo"}
     assert SIGNATURE_HEADER.lower() not in server.seen.requests[0][1]
 
 
@@ -277,7 +322,8 @@ async def test_the_bots_answer_is_returned(server: Server, http: BotHttp) -> Non
     assert answer == BotAnswer((Reply("We're open 9 to 20."),))
     _, headers, body = server.seen.requests[0]
     assert json.loads(body)["message"]["text"] == "when are you open?"
-    assert verify(SECRET, body, headers[SIGNATURE_HEADER.lower()], int(time.time()))
+    signature = headers[SIGNATURE_HEADER.lower()]
+    assert verify(SECRET, body, signature, int(time.time()), method="POST", target="/answer")
 
 
 async def test_an_empty_answer_is_nothing_to_say(server: Server, http: BotHttp) -> None:

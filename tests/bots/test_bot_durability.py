@@ -4,26 +4,20 @@ runs out, and a restart picks up a customer message the bot had not answered."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import timedelta
 
-from tests.support.bots import SECRETS, BotWorld, Customer, bare_world, demo_flow
+from tests.support.bots import (
+    SECRETS,
+    BotWorld,
+    Customer,
+    a_worker_claims_and_dies,
+    bare_world,
+    demo_flow,
+)
 from tests.support.clock import FakeClock
-from tests.support.live import Live, serve
-from threadline.service.unit_of_work import UnitOfWork
+from tests.support.live import serve
 
 FAQ = "what are your opening hours?"
 HOURS = "Our shops and our team are open Monday to Saturday"
-
-
-async def a_worker_claims_and_dies(live: Live, conversation_id: str) -> None:
-    """The session leased as a worker does when it claims a turn, then left."""
-
-    async def claim(uow: UnitOfWork) -> None:
-        until = live.clock() + timedelta(minutes=2)
-        await uow.bots.lease([uuid.UUID(conversation_id)], until)
-
-    await live.tx.write(claim)
 
 
 async def nothing_heard_for_a_while(customer: Customer) -> None:
@@ -39,7 +33,7 @@ async def test_a_turn_left_by_a_dead_worker_is_taken_over_once_its_lease_runs_ou
         dana = world.customer("dana")
         await dana.says("hi")
         conversation_id = dana.conversation_id or ""
-        await a_worker_claims_and_dies(world.live, conversation_id)
+        await a_worker_claims_and_dies(world, conversation_id)
         await world.live.customer_says(world.inbox, "dana", FAQ)
         await nothing_heard_for_a_while(dana)
 
@@ -56,7 +50,7 @@ async def test_a_restart_answers_what_the_bot_had_not(database_url: str, clock: 
         dana = world.customer("dana")
         await dana.says("hi")
         conversation_id = dana.conversation_id or ""
-        await a_worker_claims_and_dies(world.live, conversation_id)
+        await a_worker_claims_and_dies(world, conversation_id)
         await world.live.customer_says(world.inbox, "dana", FAQ)
         inbox, admin = world.inbox, world.admin
     clock.advance(121)

@@ -3,8 +3,11 @@ Threadline's own client: the documented example keeps working."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
-from collections.abc import AsyncIterator
+import re
+import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -15,11 +18,13 @@ import pytest
 
 from threadline.adapters.bots.external import ask_external
 from threadline.adapters.bots.http import BotHttp
+from threadline.adapters.bots.signing import SIGNATURE_HEADER, sign
 from threadline.bots.shop import serve_app
 from threadline.core.bots.outcome import BotAnswer, Finish, HandoffReason, HandTo, Reply
 from threadline.core.bots.protocol import ExternalBotConfig, ExternalTurn, TurnMessage
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "external_bot.py"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+EXAMPLE = DOCS / "examples" / "external_bot.py"
 SECRET = b"example-bot-secret-0123456789abcdef"
 
 
@@ -100,3 +105,60 @@ async def test_the_example_refuses_a_wrong_signature(ask: Ask) -> None:
     assert answer == BotAnswer(
         end=HandTo(HandoffReason.BOT_UNAVAILABLE, detail="the bot answered 401")
     )
+
+
+async def test_the_example_refuses_a_signature_made_for_another_path_or_method() -> None:
+    body = b'{"event":"message","message":{"text":"hours"}}'
+    app = load_example().create_app(SECRET)
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+
+        def signed(method: str, target: str) -> dict[str, str]:
+            header = sign(SECRET, body, int(time.time()), method=method, target=target)
+            return {SIGNATURE_HEADER: header}
+
+        right = await client.post(
+            "/threadline", content=body, headers=signed("POST", "/threadline")
+        )
+        assert right.status_code == 200
+        for method, target in (
+            ("POST", "/other"),
+            ("GET", "/threadline"),
+            ("POST", "/threadline?x=1"),
+        ):
+            moved = await client.post("/threadline", content=body, headers=signed(method, target))
+            assert moved.status_code == 401, (method, target)
+
+
+def test_the_example_needs_nothing_from_threadline() -> None:
+    # A business copies it into its own code base, where there is no threadline package.
+    tree = ast.parse(EXAMPLE.read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}  # fmt: skip
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported
+    assert not {name for name in imported if name.split(".")[0] == "threadline"}
+
+
+def documented_check() -> Callable[..., bool]:
+    """The Python check shown under "The signature" in the protocol's docs."""
+    text = (DOCS / "bots-protocol.md").read_text()
+    section = text[text.index("## The signature") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None
+    namespace: dict[str, object] = {}
+    exec(code[1], namespace)
+    check = namespace["signed"]
+    assert callable(check)
+    return check
+
+
+def test_the_documented_check_accepts_threadlines_signature_for_that_request_only() -> None:
+    check = documented_check()
+    body = b'{"event":"message"}'
+    target = "/orders/ana%40mail.example?lang=es"
+    header = sign(SECRET, body, int(time.time()), method="GET", target=target)
+    assert check(SECRET, "GET", target, body, header)
+    assert not check(SECRET, "GET", "/orders/ana@mail.example?lang=es", body, header)
+    assert not check(SECRET, "POST", target, body, header)
+    assert not check(SECRET, "GET", target, body + b" ", header)
+    assert not check(b"another secret", "GET", target, body, header)

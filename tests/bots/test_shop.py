@@ -157,12 +157,14 @@ async def test_with_a_secret_an_unsigned_or_wrongly_signed_request_is_refused() 
     async with client(SECRET) as http:
         unsigned = await http.get("/orders/A-10001")
         assert (unsigned.status_code, unsigned.json()) == (401, {"error": "bad_signature"})
-        forged = sign(b"another secret", b"", now)
+        forged = sign(b"another secret", b"", now, method="GET", target="/orders/A-10001")
         assert (
             await http.get("/orders/A-10001", headers={SIGNATURE_HEADER: forged})
         ).status_code == 401
         # The signature covers the body: one signed for another body does not do.
-        header = sign(SECRET, b'{"to":"+15550100001","code":"1"}', now)
+        header = sign(
+            SECRET, b'{"to":"+15550100001","code":"1"}', now, method="POST", target="/codes"
+        )
         tampered = await http.post(
             "/codes",
             content=b'{"to":"+15550100009","code":"1"}',
@@ -175,11 +177,49 @@ async def test_with_a_secret_an_unsigned_or_wrongly_signed_request_is_refused() 
 
 async def test_a_replayed_request_is_refused_once_its_timestamp_is_stale() -> None:
     signed_at = 1_773_480_000
-    header = {SIGNATURE_HEADER: sign(SECRET, b"", signed_at)}
+    header = {
+        SIGNATURE_HEADER: sign(SECRET, b"", signed_at, method="GET", target="/orders/A-10001")
+    }
     async with client(SECRET, clock=lambda: signed_at + 60) as fresh:
         assert (await fresh.get("/orders/A-10001", headers=header)).status_code == 200
     async with client(SECRET, clock=lambda: signed_at + 301) as later:
         assert (await later.get("/orders/A-10001", headers=header)).status_code == 401
+
+
+async def test_a_signature_for_one_order_does_not_open_another_order_or_a_post() -> None:
+    now = int(time.time())
+    header = {SIGNATURE_HEADER: sign(SECRET, b"", now, method="GET", target="/orders/A-10001")}
+    async with client(SECRET) as http:
+        assert (await http.get("/orders/A-10001", headers=header)).status_code == 200
+        other = await http.get("/orders/A-10002", headers=header)
+        assert (other.status_code, other.json()) == (401, {"error": "bad_signature"})
+        # The address change is a POST under the same order: not opened by a GET's signature.
+        posted = await http.post("/orders/A-10001/address", headers=header)
+        assert posted.status_code == 401
+        moved = await http.post("/codes", headers=header)
+        assert moved.status_code == 401
+
+
+async def test_a_tampered_query_is_refused() -> None:
+    now = int(time.time())
+    signed = sign(SECRET, b"", now, method="GET", target="/orders/A-10001?lang=en")
+    header = {SIGNATURE_HEADER: signed}
+    async with client(SECRET) as http:
+        assert (await http.get("/orders/A-10001?lang=en", headers=header)).status_code == 200
+        assert (await http.get("/orders/A-10001?lang=es", headers=header)).status_code == 401
+        assert (await http.get("/orders/A-10001", headers=header)).status_code == 401
+
+
+async def test_a_percent_encoded_path_is_checked_as_it_was_sent() -> None:
+    # A lookup's {field}s are percent-encoded in its URL; the shop checks the path as
+    # it arrived, not as decoded, or an encoded order number would never verify.
+    async with client(SECRET) as transport_client:
+        found = await BotHttp(transport_client).call(
+            "http://shop/orders/A%2D10001", method="GET", body=None, timeout=2, secret=SECRET
+        )
+    assert found.status == 200
+    assert isinstance(found.body, dict)
+    assert found.body["number"] == "A-10001"
 
 
 async def test_threadlines_signed_calls_are_accepted() -> None:

@@ -4,12 +4,13 @@ the demo shop on loopback for lookups and codes, agents on the HTTP API."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from tests.support.bots import BotWorld, bot_world
+from tests.support.bots import BotWorld, a_worker_claims_and_dies, bot_world
 from tests.support.clock import FakeClock
 
 
@@ -164,7 +165,7 @@ async def test_the_right_code_verifies_the_customer_and_the_flow_goes_on(world: 
     assert len(events_of(detail, "conversation.verified")) == 1
 
 
-async def test_out_of_hours_the_bot_takes_the_request_and_the_customer_waits_for_the_team(
+async def test_out_of_hours_the_bot_says_when_the_team_is_back_and_the_request_waits_for_them(
     world: BotWorld,
 ) -> None:
     # Monday 10:00 in Madrid (the test clock): the orders team starts at 14:00.
@@ -175,21 +176,53 @@ async def test_out_of_hours_the_bot_takes_the_request_and_the_customer_waits_for
     )
     assert r.status_code == 200, r.text
     assert r.json()["open_now"] is False
-    await world.live.agent("alice", skills=("orders",))
     dana = world.customer("dana")
     await dana.says("where is my order?")
     heard = await dana.says("I'd rather speak to a person")
     assert "today at 14:00 (Europe/Madrid)" in heard[-1]
-    heard = await dana.says("My parcel A-10004 is late, please call me back")
-    assert heard == ["Thank you. It's with the team, who will reply when they're back."]
+    # The request goes to the team's queue, not to the bot.
+    assert await dana.says("My parcel A-10004 is late, please call me back") == []
     detail = await world.detail(world.admin, dana.conversation_id or "")
     conv = detail["conversation"]
-    assert conv["state"] in ("queued", "assigned")
-    assert conv["handoff"]["fields"]["request"] == "My parcel A-10004 is late, please call me back"
+    assert conv["state"] == "queued"
+    assert conv["queue"] == "orders"
+    assert detail["messages"][-1]["text"] == "My parcel A-10004 is late, please call me back"
     [handed] = events_of(detail, "conversation.handed_off")
     assert handed["payload"]["out_of_hours"] is True
-    # The respond-by starts when the team is back, not overnight.
+    # The respond-by starts when the team is back, not now.
     assert conv["respond_by"] > "2026-03-02T13:00:00"
+
+
+async def test_a_goodbye_is_not_the_end_when_the_customer_wrote_again_meanwhile(
+    world: BotWorld,
+) -> None:
+    dana = world.customer("dana")
+    await dana.says("what are your opening hours?")
+    conversation_id = dana.conversation_id or ""
+    await a_worker_claims_and_dies(world, conversation_id)
+    await world.live.customer_says(world.inbox, "dana", "no thanks")
+    await world.live.customer_says(world.inbox, "dana", "oh wait, what about returns?")
+    world.live.clock.advance(121)  # the dead worker's lease runs out
+    await world.settled(conversation_id)
+    heard = await dana.reads()
+    assert any("return anything within 30 days" in t for t in heard)
+    detail = await world.detail(world.admin, conversation_id)
+    assert detail["conversation"]["state"] == "bot"
+
+
+async def test_a_conversation_whose_bot_is_gone_goes_to_a_human(world: BotWorld) -> None:
+    dana = world.customer("dana")
+    await dana.says("hello")
+    conversation_id = dana.conversation_id or ""
+    inbox_id = uuid.UUID(world.inbox.id)
+    # The bot is removed as a message arrives (the race remove_bot cannot see).
+    await world.live.tx.write(lambda uow: uow.bots.remove(inbox_id))
+    await world.live.customer_says(world.inbox, "dana", "are you there?")
+    await world.settled(conversation_id)
+    detail = await world.detail(world.admin, conversation_id)
+    assert detail["conversation"]["state"] == "queued"
+    [handed] = events_of(detail, "conversation.handed_off")
+    assert handed["payload"]["reason"] == "bot_unavailable"
 
 
 async def test_an_agent_hands_a_routine_to_the_bot_and_gets_the_results_back(

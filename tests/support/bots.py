@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 
@@ -15,6 +16,7 @@ from tests.support.clock import FakeClock
 from tests.support.live import AgentHandle, InboxHandle, Live, serve
 from threadline.bots.shop import serve_shop
 from threadline.core.agents import Role
+from threadline.service.unit_of_work import UnitOfWork
 
 BOT_KEY = "bot-key-for-tests-only"
 SECRETS = {"ACME_BOT_KEY": BOT_KEY}
@@ -134,3 +136,14 @@ async def bare_world(
     async with serve(database_url, clock, **settings) as live:
         admin = await live.agent("ada", role=Role.ADMIN, skills=(), online=False)
         yield BotWorld(live, admin, await live.inbox("Shop"))
+
+
+async def a_worker_claims_and_dies(world: BotWorld, conversation_id: str) -> None:
+    """The bot's session leased as a worker does when it claims a turn, then left: the
+    next turn waits for the lease to run out (two minutes on the test clock)."""
+
+    async def claim(uow: UnitOfWork) -> None:
+        until = world.live.clock() + timedelta(minutes=2)
+        await uow.bots.lease([uuid.UUID(conversation_id)], until)
+
+    await world.live.tx.write(claim)

@@ -363,6 +363,9 @@ conversation_bots = sa.Table(
     # masked, and its clear text kept here (by message seq) only until the bot reads it.
     sa.Column("secure_kind", sa.String(16), nullable=True),
     sa.Column("secure_input", sa.JSON, nullable=True),
+    # A bot's time with the conversation, from its start to its handoff or close: a
+    # turn computed in another is discarded, and external calls are keyed by it.
+    sa.Column("token", sa.String(32), nullable=False),
     # Bumped by every change: a turn computed from an older version is discarded.
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),

@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from threadline.adapters.bots.signing import SIGNATURE_HEADER, verify
+from threadline.adapters.bots.signing import SIGNATURE_HEADER, received_target, verify
 from threadline.core.bots.fields import luhn_valid
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,14 @@ def create_shop(
         async def endpoint(request: Request) -> Response:
             raw = await request.body()
             header = request.headers.get(SIGNATURE_HEADER, "")
-            if secret is not None and not verify(secret, raw, header, int(clock())):
+            if secret is not None and not verify(
+                secret,
+                raw,
+                header,
+                int(clock()),
+                method=request.method,
+                target=received_target(request.scope),
+            ):
                 return _error(401, "bad_signature")
             if not raw:
                 return await handler(request, {})

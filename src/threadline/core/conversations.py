@@ -193,9 +193,13 @@ class Conversation:
                     EventType.QUEUED, now, ACTOR_CUSTOMER, queue=self.skill, cause="reopened"
                 )
         if self.state is ConversationState.BOT:
-            # The bot's turn: nothing to breach, nothing to go inactive; a customer who
-            # walks away from the bot is closed after the close timeout instead.
+            # The bot's turn: nothing to breach, nothing to go inactive. The close timer
+            # is set again when the bot's turn is applied (`bot_waits`). Their pace is
+            # learnt from answering the bot as from answering an agent (DESIGN.md §4).
             self.schedule(TimerKind.AUTO_CLOSE, None)
+            if self.waiting_on is WaitingOn.CUSTOMER and self.last_outbound_at is not None:
+                latency = (now - self.last_outbound_at).total_seconds()
+                self.pace = pacing.update_pace(self.pace, latency, timing)
             self.waiting_on = WaitingOn.AGENT
             self.last_outbound = OutboundContext.NONE
             return self._count_customer_message(message_id, now, MessageKind.SUBSTANTIVE)
@@ -321,6 +325,7 @@ class Conversation:
         reason: str | None = None,
         detail: str | None = None,
         not_before: datetime | None = None,
+        routine: bool = False,
     ) -> None:
         """A bot passes the conversation on with what it learned; a later handoff in the
         same session replaces it (the newest is what the human needs).
@@ -351,6 +356,8 @@ class Conversation:
             reason=reason,
             detail=detail,
             out_of_hours=not_before is not None and not_before > now,
+            # The end of a routine an agent lent the bot: it goes back to that agent.
+            routine=routine,
         )
         if from_bot:
             self._record(EventType.QUEUED, now, actor, queue=self.skill, cause="handoff")
@@ -380,8 +387,11 @@ class Conversation:
         return self.message_count
 
     def bot_waits(self, now: datetime, timing: ChannelTiming) -> None:
-        """The bot has answered and waits on the customer: they have the close timeout."""
-        if self.state is ConversationState.BOT and self.waiting_on is WaitingOn.CUSTOMER:
+        """The bot's turn is over and its part goes on: whether it said something or
+        not, the conversation closes after the close timeout unless the customer writes,
+        so a bot with nothing to say never holds a customer for ever."""
+        if self.state is ConversationState.BOT:
+            self.updated_at = now
             self.schedule(TimerKind.AUTO_CLOSE, pacing.close_at(now, timing))
 
     def lend_to_bot(self, routine: str, bot: str, now: datetime, *, actor: str) -> uuid.UUID:
@@ -408,11 +418,21 @@ class Conversation:
         return agent
 
     def return_from_bot(
-        self, handoff: Handoff, now: datetime, *, actor: str, timing: ChannelTiming
+        self,
+        handoff: Handoff,
+        now: datetime,
+        *,
+        actor: str,
+        timing: ChannelTiming,
+        reason: str,
+        detail: str | None = None,
     ) -> None:
-        """The routine is done: back to the agent who lent it, ahead of new work if
-        they have no room (the service offers it to them up to their maximum load)."""
-        self.hand_off(handoff, now, actor=actor, timing=timing, reason="routine_done")
+        """The routine is over (done, or the bot could not finish it: `reason`): back to
+        the agent who lent it, ahead of new work if they have no room (the service offers
+        it to them up to their maximum load)."""
+        self.hand_off(
+            handoff, now, actor=actor, timing=timing, reason=reason, detail=detail, routine=True
+        )
         self.reactivated = self.owner_agent_id is not None
 
     def step_up(self, now: datetime, *, actor: str) -> None:

@@ -32,9 +32,10 @@ def due_time(conv: Conversation, kind: TimerKind, timing: ChannelTiming) -> date
         return pacing.inactive_at(since, conv.pace, timing)
     if conv.state is ConversationState.INACTIVE and conv.inactive_since is not None:
         return pacing.close_at(conv.inactive_since, timing)
-    if conv.state is ConversationState.BOT and conv.waiting_on is WaitingOn.CUSTOMER:
-        # A customer who walked away from the bot: closed as an abandoned bot session.
-        return pacing.close_at(conv.last_outbound_at or conv.updated_at, timing)
+    if conv.state is ConversationState.BOT:
+        # Nothing has happened since the bot's last turn (a customer who walked away, or
+        # a bot with nothing to say): closed as an abandoned bot session.
+        return pacing.close_at(conv.updated_at, timing)
     return None
 
 

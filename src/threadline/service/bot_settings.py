@@ -11,8 +11,9 @@ from typing import Any
 from threadline.adapters.providers.base import Secrets
 from threadline.core.access import Principal, require_role
 from threadline.core.agents import Role, validate_skill
-from threadline.core.bots.config import BotKind, InboxBot
-from threadline.core.bots.flow import Flow
+from threadline.core.bots.config import SECRET_PART, BotKind, InboxBot
+from threadline.core.bots.fields import is_secure
+from threadline.core.bots.flow import Ask, Flow
 from threadline.core.bots.hours import BusinessHours, hours_from_json
 from threadline.core.bots.load import load_flow
 from threadline.core.bots.protocol import make_external_bot_config
@@ -21,11 +22,11 @@ from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.events import Event, EventType, actor_agent
 from threadline.core.handoff import Handoff
 from threadline.core.inboxes import Inbox
+from threadline.service import bot_turns
 from threadline.service.conversations import visible
-from threadline.service.routing import release_and_route, route_waiting
+from threadline.service.routing import release_and_route
 from threadline.service.unit_of_work import UnitOfWork
 
-SECRET_PART = "BOT_KEY"  # noqa: S105 (a name, not a secret)
 # A flow is written by people; this is far beyond any real one and keeps a mistaken
 # upload (a log file) out of the database.
 MAX_FLOW_BYTES = 256 * 1024
@@ -134,16 +135,15 @@ async def remove_bot(
         conv = await uow.conversations.get(conv_id, for_update=True)
         if conv is None or conv.state is not ConversationState.BOT:
             continue
-        conv.hand_off(
+        await bot_turns.take_from_bot(
+            uow,
+            conv,
             Handoff(bot=bot.name, summary="The bot was removed while it had this conversation."),
             now,
             actor=actor_agent(actor.agent_id) if actor else "cli",
             timing=timing(conv.channel),
-            reason="bot_unavailable",
             detail="the bot was removed",
         )
-        await uow.conversations.save(conv)
-        uow.collect(conv)
         moved.append(conv)
     await uow.bots.remove(inbox_id)
     uow.record(
@@ -154,8 +154,6 @@ async def remove_bot(
             payload={"inbox_id": str(inbox_id), "kind": None, "name": None},
         )
     )
-    if moved:
-        await route_waiting(uow, now, skills={c.skill for c in moved})
     return len(moved)
 
 
@@ -205,6 +203,7 @@ async def hand_to_bot(
     bot = await uow.bots.for_inbox(conv.inbox_id)
     if bot is None:
         raise Conflict("this conversation's inbox has no bot", code="no_bot")
+    secure_kind = None
     if bot.kind is BotKind.BUILTIN:
         assert bot.flow is not None
         routines = load_flow(bot.flow).routines
@@ -213,8 +212,13 @@ async def hand_to_bot(
             raise InvalidInput(
                 f"the bot has no routine {routine!r} (it has: {known})", field="routine"
             )
+        first = routines[routine].steps[0] if routines[routine].steps else None
+        if isinstance(first, Ask) and is_secure(first):
+            secure_kind = str(first.kind)
     agent = conv.lend_to_bot(routine, bot.name, now, actor=actor_agent(principal.agent_id))
-    await uow.bots.begin(conv.id, now, read_seq=conv.message_count, routine=routine)
+    await uow.bots.begin(
+        conv.id, now, read_seq=conv.message_count, routine=routine, secure_kind=secure_kind
+    )
     await uow.conversations.save(conv)
     uow.collect(conv)
     await release_and_route(uow, agent, now)

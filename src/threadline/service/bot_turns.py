@@ -14,10 +14,11 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from threadline.core.bots.config import BotSession, InboxBot
+from threadline.adapters.repositories.bots import BotSession
+from threadline.core.bots.config import InboxBot
 from threadline.core.bots.hours import BusinessHours, is_open, next_open
 from threadline.core.bots.outcome import BotAnswer, Finish, HandoffReason, HandTo
-from threadline.core.bots.state import BotState
+from threadline.core.bots.state import Awaiting, BotState
 from threadline.core.bots.summary import summarize
 from threadline.core.classify import Classifier
 from threadline.core.conversations import CloseReason, Conversation, ConversationState
@@ -101,16 +102,80 @@ async def apply(
     """Writes the turn; returns False when it was dropped (the session moved on)."""
     conv = await uow.conversations.get(job.conversation.id, for_update=True)
     session = await uow.bots.session(job.conversation.id, for_update=True)
-    if session is None:
+    if session is None or conv is None:
         return False
-    if conv is None or conv.state is not ConversationState.BOT:
+    if conv.state is not ConversationState.BOT:
         # Someone else has the conversation now: nothing is left for the bot.
-        await uow.bots.save(replace(session, pending=False, lease_until=None), now)
+        await uow.bots.end(conv.id)
         return False
-    if session.version != job.session.version:
-        return False
+    if (session.token, session.version) != (job.session.token, job.session.version):
+        return False  # another worker applied it, or this is another time with the bot
     name = job.bot.name
     timing = (await uow.timings())(conv.channel)
+    await _send(uow, conv, outcome, name, now, classifier)
+    state = outcome.state
+    if outcome.answer.fields:
+        state = state.with_fields(**outcome.answer.fields)
+    if outcome.answer.verified:
+        conv.step_up(now, actor=actor_bot(name))
+    newer = await _unread_after(uow, conv, outcome)
+    end = outcome.answer.end
+    if isinstance(end, Finish) and newer:
+        # The customer wrote again while the bot was saying goodbye ("no thanks… oh
+        # wait"): not the end after all. What they wrote next is the next request.
+        end = None
+        state = replace(state, awaiting=Awaiting.REQUEST, step=0)
+    if isinstance(end, Finish):
+        conv.close(now, actor=actor_bot(name), reason=CloseReason.BOT)
+        await uow.conversations.close_session(conv.session_id, now, str(CloseReason.BOT))
+        await uow.bots.end(conv.id)
+        await uow.conversations.save(conv)
+        uow.collect(conv)
+    elif isinstance(end, HandTo):
+        handoff = handoff_context(job, end, state, conv.verification)
+        await take_from_bot(
+            uow,
+            conv,
+            handoff,
+            now,
+            actor=actor_bot(name),
+            timing=timing,
+            reason=end.reason,
+            detail=end.detail,
+            skill=end.skill,
+            hours=job.hours,
+            routine=job.session.routine is not None,
+        )
+    else:
+        conv.bot_waits(now, timing)
+        await uow.bots.save(
+            replace(
+                session,
+                state=state,
+                read_seq=outcome.through_seq,
+                pending=newer,
+                lease_until=None,
+                attempts=0,
+                secure_kind=outcome.secure_kind,
+                secure_input={
+                    k: v for k, v in session.secure_input.items() if int(k) > outcome.through_seq
+                },
+            ),
+            now,
+        )
+        await uow.conversations.save(conv)
+        uow.collect(conv)
+    return True
+
+
+async def _send(
+    uow: UnitOfWork,
+    conv: Conversation,
+    outcome: Outcome,
+    name: str,
+    now: datetime,
+    classifier: Classifier,
+) -> None:
     for reply in outcome.answer.replies:
         try:
             prepared = await outbox.prepare(
@@ -118,8 +183,8 @@ async def apply(
             )
             body = clean_body(prepared.body)
         except DomainError as refused:
-            # The channel will not take it (the customer opted out meanwhile): the rest
-            # of the turn still applies, so the customer is not stranded with the bot.
+            # The channel will not take it (the customer opted out meanwhile). The turn
+            # still applies, and the close timer runs whatever the bot could say.
             log.info("bot reply in %s not sent: %s", conv.id, refused)
             continue
         message_id = uuid.uuid4()
@@ -129,43 +194,76 @@ async def apply(
         message = to_customer(conv, message_id, seq, body, now, sender_type=SenderType.BOT)
         await uow.messages.add(message)
         await outbox.queue(uow, prepared, message, now)
-    state = outcome.state
-    if outcome.answer.fields:
-        state = state.with_fields(**outcome.answer.fields)
-    if outcome.answer.verified:
-        conv.step_up(now, actor=actor_bot(name))
-    newer = await _unread_after(uow, conv, outcome)
-    end = outcome.answer.end
-    session = replace(
-        session,
-        state=state,
-        read_seq=outcome.through_seq,
-        pending=newer and end is None,
-        lease_until=None,
-        attempts=0,
-        secure_kind=outcome.secure_kind,
-        secure_input={
-            k: v for k, v in session.secure_input.items() if int(k) > outcome.through_seq
-        },
-    )
-    if isinstance(end, Finish):
-        conv.close(now, actor=actor_bot(name), reason=CloseReason.BOT)
-        await uow.conversations.close_session(conv.session_id, now, str(CloseReason.BOT))
-        session = replace(session, pending=False, routine=None)
-    elif isinstance(end, HandTo):
-        await _hand_over(uow, conv, job, end, state, now, timing)
-        session = replace(session, pending=False, routine=None, secure_input={})
-    else:
-        conv.bot_waits(now, timing)
-    if isinstance(end, HandTo) and conv.reactivated and conv.owner_agent_id is not None:
-        # Back to the agent who lent it, up to their maximum load, else first in line.
+
+
+async def take_from_bot(
+    uow: UnitOfWork,
+    conv: Conversation,
+    handoff: Handoff,
+    now: datetime,
+    *,
+    actor: str,
+    timing: ChannelTiming,
+    reason: HandoffReason = HandoffReason.BOT_UNAVAILABLE,
+    detail: str | None = None,
+    skill: str | None = None,
+    hours: dict[str, BusinessHours] | None = None,
+    routine: bool | None = None,
+) -> None:
+    """The bot's part ends with a human taking over: the agent who lent it for a
+    routine gets it back (up to their maximum load, else first in line), anyone else's
+    goes to its queue, its respond-by counted from when the queue's humans are back.
+    The bot's row goes, with anything secure it held."""
+    if routine is None:
+        session = await uow.bots.session(conv.id)
+        routine = session is not None and session.routine is not None
+    if routine and conv.owner_agent_id is not None:
+        conv.return_from_bot(
+            handoff, now, actor=actor, timing=timing, reason=str(reason), detail=detail
+        )
         await release_slots(uow, [], [OwnerOffer(conv, now, "max", "returned_from_bot")])
-    await uow.bots.save(session, now)
+    else:
+        queue = skill if skill and await uow.access.queue_exists(skill) else None
+        if hours is None:
+            hours = await uow.bots.hours()
+        open_hours = hours.get(queue or conv.skill)
+        reopens = None
+        if open_hours is not None and not is_open(open_hours, now):
+            reopens = next_open(open_hours, now)
+        conv.hand_off(
+            handoff,
+            now,
+            actor=actor,
+            timing=timing,
+            skill=queue,
+            reason=str(reason),
+            detail=detail,
+            not_before=reopens,
+        )
+    await uow.bots.end(conv.id)
     await uow.conversations.save(conv)
     uow.collect(conv)
-    if isinstance(end, HandTo) and conv.assigned_agent_id is None:
+    if conv.assigned_agent_id is None:
         await route_waiting(uow, now, skills={conv.skill})
-    return True
+
+
+async def orphaned(uow: UnitOfWork, conversation_id: uuid.UUID, now: datetime) -> None:
+    """Work for a bot that is not there any more (its inbox's bot was removed as the
+    message arrived): the conversation goes to a human rather than wait for nobody."""
+    conv = await uow.conversations.get(conversation_id, for_update=True)
+    if conv is None or conv.state is not ConversationState.BOT:
+        await uow.bots.end(conversation_id)
+        return
+    timing = (await uow.timings())(conv.channel)
+    await take_from_bot(
+        uow,
+        conv,
+        Handoff(summary="The inbox's bot was removed before it could answer."),
+        now,
+        actor="system",
+        timing=timing,
+        detail="the inbox has no bot any more",
+    )
 
 
 async def _unread_after(uow: UnitOfWork, conv: Conversation, outcome: Outcome) -> bool:
@@ -190,37 +288,6 @@ def handoff_context(job: Job, end: HandTo, state: BotState, verification: Verifi
         confidence=end.confidence,
         fields=fields,
         summary=summary[:2000],
-    )
-
-
-async def _hand_over(
-    uow: UnitOfWork,
-    conv: Conversation,
-    job: Job,
-    end: HandTo,
-    state: BotState,
-    now: datetime,
-    timing: ChannelTiming,
-) -> None:
-    actor = actor_bot(job.bot.name)
-    handoff = handoff_context(job, end, state, conv.verification)
-    if job.session.routine is not None and conv.owner_agent_id is not None:
-        conv.return_from_bot(handoff, now, actor=actor, timing=timing)
-        return
-    skill = end.skill if end.skill and await uow.access.queue_exists(end.skill) else None
-    hours = job.hours.get(skill or conv.skill)
-    # Humans away (whether the bot took the request down or failed): the customer's
-    # respond-by starts when they are back.
-    reopens = next_open(hours, now) if hours is not None and not is_open(hours, now) else None
-    conv.hand_off(
-        handoff,
-        now,
-        actor=actor,
-        timing=timing,
-        skill=skill,
-        reason=str(end.reason),
-        detail=end.detail,
-        not_before=reopens,
     )
 
 

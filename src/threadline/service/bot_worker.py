@@ -24,11 +24,11 @@ from threadline.adapters.bots.external import ask_external
 from threadline.adapters.bots.http import BotHttp
 from threadline.adapters.providers.base import Secrets
 from threadline.adapters.worker import BackgroundWorker
-from threadline.core.bots.config import BotKind, InboxBot
+from threadline.core.bots.config import SECRET_PART, BotKind, InboxBot
 from threadline.core.bots.engine import CODE_DIGITS, Call, CallResult, Context, Engine, Progress
 from threadline.core.bots.intents import Recognizer
 from threadline.core.bots.load import load_flow
-from threadline.core.bots.outcome import BotAnswer, HandTo, Reply
+from threadline.core.bots.outcome import BotAnswer, HandoffReason, HandTo, Reply
 from threadline.core.bots.protocol import (
     ExternalBotConfig,
     ExternalTurn,
@@ -45,15 +45,14 @@ from threadline.service.unit_of_work import Transactor, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-# The part of THREADLINE_SECRET_<NAME>_BOT_KEY after the name: the key that signs a
-# bot's outgoing requests (the external bot's webhook, a flow's lookups).
-SECRET_PART = "BOT_KEY"  # noqa: S105 (a name, not a secret)
 # Turns claimed at once: each may wait seconds on a lookup or an external bot, and
 # they run side by side, so this bounds the sockets and the memory of one round.
 CONCURRENCY = 16
 # Tries of one turn before the customer goes to a human: a bug or a poisoned message
 # must not keep them with a bot that never answers.
 MAX_ATTEMPTS = 3
+# A failed turn's next try: soon, since a customer waits, but not in a tight loop.
+RETRY_AFTER = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -112,6 +111,9 @@ class BotWorker(BackgroundWorker):
 
         claimed = await self._tx.write(claim)
         await asyncio.gather(*(self._turn(cid) for cid in claimed))
+        if not claimed:
+            # Quiet: clear out what conversations closed by others left behind.
+            await self._tx.write(lambda uow: uow.bots.sweep())
         return len(claimed)
 
     async def engine_for(self, bot: InboxBot) -> Engine:
@@ -134,7 +136,9 @@ class BotWorker(BackgroundWorker):
         try:
             job = await self._tx.read(lambda uow: bot_turns.load(uow, conversation_id))
             if job is None:
-                await self._tx.write(lambda uow: _drop(uow, conversation_id, self._clock()))
+                await self._tx.write(
+                    lambda uow: bot_turns.orphaned(uow, conversation_id, self._clock())
+                )
                 return
             if job.session.attempts > MAX_ATTEMPTS:
                 outcome = _give_up(job, "the bot failed to answer several times")
@@ -151,15 +155,24 @@ class BotWorker(BackgroundWorker):
                 # More may have arrived while the bot was thinking.
                 self._wake.set()
         except Exception:
-            # The lease runs out and the turn is tried again; after MAX_ATTEMPTS the
-            # customer goes to a human.
+            # Tried again shortly (not at the end of its lease: the customer is waiting);
+            # after MAX_ATTEMPTS the customer goes to a human.
             log.exception("bot turn in conversation %s failed", conversation_id)
+            retry = self._clock() + RETRY_AFTER
+            with contextlib.suppress(Exception):
+                await self._tx.write(lambda uow: uow.bots.back_off(conversation_id, retry))
 
     # -- the built-in virtual agent ---------------------------------------------------
 
     async def _builtin(self, job: Job) -> Outcome:
         engine = await self.engine_for(job.bot)
         state = job.session.state
+        version = job.bot.updated_at.isoformat()
+        if state.flow != version:
+            # New, or the flow changed since: a place in the old flow means nothing in
+            # the new one, so the conversation starts it afresh (greeted already).
+            # A routine starts over from its first step.
+            state = BotState(greeted=state.greeted and job.session.routine is None, flow=version)
         replies: list[Reply] = []
         learned: dict[str, str] = {}
         verified = False
@@ -167,10 +180,17 @@ class BotWorker(BackgroundWorker):
         through = job.session.read_seq
         key = self._key(job.bot)
 
+        last_call = time.monotonic() + self._config.lease.total_seconds() / 2
+
         async def settle(progress: Progress, ctx: Context) -> Progress:
             while progress.call is not None:
                 collect(progress)
-                result = await self._call(progress.call, key, job)
+                if time.monotonic() > last_call:
+                    # A flow chaining calls past half the lease: the rest would outlive
+                    # it, and another worker would make the same calls again.
+                    result = CallResult(None, None, "the bot's turn ran out of time")
+                else:
+                    result = await self._call(progress.call, key, job)
                 progress = engine.on_call(progress.state, result, ctx)
             return progress
 
@@ -228,7 +248,7 @@ class BotWorker(BackgroundWorker):
             body=body if call.method == "POST" else None,
             timeout=call.timeout,
             secret=key,
-            idempotency_key=f"{job.conversation.id}:{job.session.version}:{call.purpose}",
+            idempotency_key=f"{job.session.token}:{job.session.version}:{call.purpose}:{call.url}",
         )
         return CallResult(result.status, result.body, result.error)
 
@@ -262,6 +282,10 @@ class BotWorker(BackgroundWorker):
             end = answer.end
             if seq is not None:
                 through = seq
+        if routine_start and not replies and end is None:
+            # The bot had nothing to say to the routine: back to the agent at once
+            # rather than leave the conversation with nobody on either side.
+            end = HandTo(HandoffReason.ROUTINE_DONE, detail="the bot did nothing for the routine")
         state = replace(state, greeted=True, fields=fields)
         return Outcome(state, BotAnswer(tuple(replies), {}, end), through)
 
@@ -287,7 +311,7 @@ def _external_turn(
         message = TurnMessage(f"{conv.id}:{seq}", seq, text, received)
     return ExternalTurn(
         event="routine" if unread is None else "message",
-        idempotency_key=f"{conv.id}:{job.session.version}:{unread[0] if unread else 0}",
+        idempotency_key=f"{job.session.token}:{unread[0] if unread else 'routine'}",
         conversation_id=str(conv.id),
         session_id=str(conv.session_id),
         inbox_id=str(conv.inbox_id),
@@ -311,12 +335,6 @@ def _give_up(job: Job, why: str) -> Outcome:
         bot_turns.failed_answer(why),
         job.unread[-1][0] if job.unread else job.session.read_seq,
     )
-
-
-async def _drop(uow: UnitOfWork, conversation_id: uuid.UUID, now: datetime) -> None:
-    session = await uow.bots.session(conversation_id, for_update=True)
-    if session is not None and session.pending:
-        await uow.bots.save(replace(session, pending=False, lease_until=None), now)
 
 
 def _random_code() -> str:

@@ -162,14 +162,35 @@ def test_a_valid_answer_leads_to_a_lookup_with_the_value_encoded(engine: Engine)
 
 
 def test_a_lookup_saves_fields_from_the_answer(engine: Engine) -> None:
-    p = say(engine, GREETED, "where is my order")
+    proven = replace(GREETED, verified_to="+15550001234")
+    p = say(engine, proven, "where is my order")
     p = say(engine, p.state, "A-123")
     answer = {"status": "shipped", "customer": {"phone": "+15550001234"}}
-    p = engine.on_call(p.state, CallResult(200, answer), ctx(verification=Verification.VERIFIED))
+    p = engine.on_call(p.state, CallResult(200, answer), ctx())
     assert p.state.fields["status"] == "shipped"
     assert p.state.fields["phone"] == "+15550001234"
-    # Verified already: the step-up is skipped and the result is read back.
+    # Proven for this address already: the step-up is skipped and the result read back.
     assert texts(p) == ["Order A-123 is shipped.", "Anything else?"]
+
+
+@pytest.mark.parametrize(
+    ("state", "level"),
+    [
+        (replace(GREETED, verified_to="+15550009999"), Verification.IDENTIFIED),
+        (GREETED, Verification.VERIFIED),
+    ],
+    ids=["proven for another address", "a signed identity"],
+)
+def test_a_step_up_for_one_record_proves_nothing_for_another(
+    engine: Engine, state: BotState, level: Verification
+) -> None:
+    p = say(engine, state, "where is my order")
+    p = say(engine, p.state, "A-123")
+    answer = {"status": "shipped", "customer": {"phone": "+15550001234"}}
+    p = engine.on_call(p.state, CallResult(200, answer), ctx(verification=level))
+    assert p.call is not None
+    assert p.call.purpose == "code"
+    assert not any("shipped" in t for t in texts(p))
 
 
 def test_a_lookup_that_finds_nothing_asks_again(engine: Engine) -> None:
@@ -272,17 +293,24 @@ def test_asking_for_a_person_hands_over_at_any_step(engine: Engine, words: str) 
     assert p.answer.end.intent == "order"
 
 
-def test_out_of_hours_the_request_is_taken_down_before_handing_over(engine: Engine) -> None:
+def test_out_of_hours_the_bot_says_when_the_team_is_back_and_hands_over_now(
+    engine: Engine,
+) -> None:
     hours = hours_from_json({"timezone": "Europe/Madrid", "weekly": {"mon": ["12:00-18:00"]}})
     p = say(engine, GREETED, "agent please", hours={"general": hours})
-    assert p.answer.end is None
     assert texts(p) == ["Back today at 12:00 (Europe/Madrid). What do you need?"]
-    p = say(engine, p.state, "Call me about my bill", hours={"general": hours})
-    assert texts(p) == ["Noted."]
     end = p.answer.end
     assert isinstance(end, HandTo)
     assert (end.reason, end.out_of_hours) == (HandoffReason.CUSTOMER_ASKED, True)
-    assert p.state.fields["request"] == "Call me about my bill"
+
+
+def test_a_routine_ignores_the_queues_hours(engine: Engine) -> None:
+    closed = hours_from_json({"timezone": "Europe/Madrid", "weekly": {"sun": ["12:00-13:00"]}})
+    p = engine.start_routine("pay", GREETED, ctx(hours={"general": closed}))
+    p = say(engine, p.state, "I want a human", hours={"general": closed})
+    assert isinstance(p.answer.end, HandTo)
+    assert not p.answer.end.out_of_hours
+    assert texts(p) == ["Passing you on."]
 
 
 def test_a_routine_collects_a_secure_answer_masked_and_returns_with_it(engine: Engine) -> None:
@@ -305,6 +333,8 @@ def test_a_routine_collects_a_secure_answer_masked_and_returns_with_it(engine: E
 def test_the_state_survives_its_json(engine: Engine) -> None:
     p = at_code(engine)
     assert BotState.from_json(p.state.as_json()) == p.state
+    proven = replace(p.state, verified_to="+15550001234", flow="2026-03-02T10:00:00+00:00")
+    assert BotState.from_json(proven.as_json()) == proven
 
 
 def test_the_summary_says_what_was_asked_given_and_why_a_human_has_it() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -224,6 +225,9 @@ def broken(flow: str) -> tuple[str, int]:
     return "\n".join(line.split("  # <-")[0] for line in lines) + "\n", marked[0]
 
 
+DELIVERY = "code_delivery:\n  url: https://acme.example/code\n"
+
+
 def with_steps(steps: str, delivery: str = "") -> str:
     return HEAD.replace("intents:", delivery + "intents:") + "    steps:\n" + steps
 
@@ -405,6 +409,44 @@ BROKEN = {
         "intents.hours.steps[0].verify",
         "verify needs code_delivery",
     ),
+    "verify to a typed address": (
+        with_steps(
+            '      - ask: phone\n        prompt: "Your phone?"\n        type: phone\n'
+            '      - verify: "{phone}"  # <-\n',
+            DELIVERY,
+        ),
+        "intents.hours.steps[1].verify",
+        "the address on file must come from a lookup's saved field, not from what the "
+        "customer typed ({phone} is asked at line 10)",
+    ),
+    "verify to the customer's name": (
+        with_steps('      - verify: "{customer_name}"  # <-\n', DELIVERY),
+        "intents.hours.steps[0].verify",
+        "the address on file must come from a lookup's saved field, not {customer_name}",
+    ),
+    "verify to a fixed address": (
+        with_steps('      - verify: "+15550100001"  # <-\n', DELIVERY),
+        "intents.hours.steps[0].verify",
+        "the address on file must come from a lookup's saved field, like",
+    ),
+    "a card number in a lookup's path": (
+        with_steps(
+            '      - ask: card\n        prompt: "Card?"\n        type: card\n'
+            '      - lookup: check\n        url: "https://pay.example/cards/{card}"  # <-\n'
+        ),
+        "intents.hours.steps[1].lookup",
+        "url uses {card}, a secure answer (asked at line 8); secure answers may only be "
+        "sent in the body of a method: POST lookup, never in its url",
+    ),
+    "a secure answer in a POST lookup's query": (
+        with_steps(
+            '      - ask: pin\n        prompt: "PIN?"\n        secure: yes\n'
+            "      - lookup: check\n        method: POST\n"
+            '        url: "https://pay.example/check?pin={pin}"  # <-\n'
+        ),
+        "intents.hours.steps[1].lookup",
+        "url uses {pin}, a secure answer (asked at line 8)",
+    ),
     "a step after a handoff": (
         with_steps("      - handoff: null\n      - say: bye  # <-\n"),
         "intents.hours.steps[1]",
@@ -517,6 +559,87 @@ def test_at_most_ten_mistakes_are_listed() -> None:
     assert [p["line"] for p in reported(error)] == list(range(8, 18))
 
 
+# -- what a verify and a secure answer may be built from ------------------------------------
+
+
+def test_a_verify_to_a_field_a_lookup_saved_loads() -> None:
+    flow = load_flow(
+        with_steps(
+            '      - ask: order\n        prompt: "Order?"\n'
+            '      - lookup: order\n        url: "https://shop.example/orders/{order}"\n'
+            "        save: {phone_on_file: customer.phone}\n"
+            '      - verify: "{phone_on_file}"\n',
+            DELIVERY,
+        )
+    )
+    assert flow.intents[0].steps[2] == Verify("{phone_on_file}", line=15)
+
+
+def test_a_typed_field_a_lookup_also_saves_is_still_not_the_address_on_file() -> None:
+    # Were the lookup's answer to lack the path, the customer's answer would remain.
+    text = with_steps(
+        '      - ask: email\n        prompt: "Email?"\n        type: email\n'
+        '      - lookup: customer\n        url: "https://shop.example/customers/{email}"\n'
+        "        save: {email: email, phone: phone}\n"
+        '      - verify: "{phone} {email}"\n',
+        DELIVERY,
+    )
+    with pytest.raises(FlowError) as caught:
+        load_flow(text)
+    assert caught.value.message == (
+        "line 16: intents.hours.steps[2].verify: the address on file must come from a "
+        "lookup's saved field, not from what the customer typed ({email} is asked at line 10)"
+    )
+
+
+def test_a_routines_verify_is_checked_like_an_intents() -> None:
+    text = (
+        DELIVERY
+        + MINIMAL
+        + "routines:\n  confirm:\n    steps:\n"
+        + '      - ask: email\n        prompt: "Email?"\n'
+        + '      - verify: "{email}"\n'
+    )
+    with pytest.raises(FlowError) as caught:
+        load_flow(text)
+    assert caught.value.path == "routines.confirm.steps[1].verify"
+    assert "({email} is asked at line 13)" in caught.value.message
+
+
+def test_a_secure_answer_may_travel_in_a_post_lookups_body() -> None:
+    flow = load_flow(
+        with_steps(
+            '      - ask: card\n        prompt: "Card?"\n        type: card\n'
+            '      - ask: expiry\n        prompt: "Expiry?"\n        type: expiry\n'
+            '      - ask: order\n        prompt: "Order?"\n'
+            '      - lookup: pay\n        url: "https://pay.example/orders/{order}/pay"\n'
+            "        method: POST\n"
+        )
+    )
+    lookup = flow.intents[0].steps[3]
+    assert isinstance(lookup, Lookup)
+    assert (lookup.url, lookup.method) == ("https://pay.example/orders/{order}/pay", "POST")
+
+
+@pytest.mark.parametrize("secure", ["false", "no"])
+def test_an_answer_not_marked_secure_may_be_in_a_url(secure: str) -> None:
+    flow = load_flow(
+        with_steps(
+            f'      - ask: pin\n        prompt: "PIN?"\n        secure: {secure}\n'
+            '      - lookup: check\n        url: "https://shop.example/check?pin={pin}"\n'
+        )
+    )
+    assert len(flow.intents[0].steps) == 2
+
+
+def test_the_shipped_demo_flow_loads() -> None:
+    text = resources.files("threadline.bots").joinpath("demo_flow.yaml").read_text()
+    flow = load_flow(text)
+    change = flow.intent("order_address_change")
+    assert change is not None
+    assert Verify("{phone_on_file}", line=142) in change.steps
+
+
 # -- YAML itself ------------------------------------------------------------------------------
 
 
@@ -542,6 +665,20 @@ def test_aliases_are_refused() -> None:
     with pytest.raises(FlowError) as caught:
         load_flow(laughs)
     assert caught.value.message == ("line 8: YAML anchors and aliases (&, *) are not allowed")
+
+
+@pytest.mark.parametrize("opening", ["[", "{a: ", "- "])
+def test_a_flow_nested_thousands_deep_is_refused_not_a_crash(opening: str) -> None:
+    with pytest.raises(FlowError) as caught:
+        load_flow(opening * 5000)
+    assert caught.value.message.startswith("line 1: the flow is nested too deeply")
+
+
+def test_deep_block_nesting_is_refused_naming_the_line_it_goes_too_deep() -> None:
+    text = "a:\n" + "".join(" " * depth + f"b{depth}:\n" for depth in range(1, 100))
+    with pytest.raises(FlowError) as caught:
+        load_flow(text)
+    assert caught.value.message == "line 64: the flow is nested too deeply (more than 64 levels)"
 
 
 def test_an_empty_flow_is_refused() -> None:

@@ -98,8 +98,6 @@ class BotHttp:
         }
         if body is not None:
             headers["Content-Type"] = "application/json"
-        if secret is not None:
-            headers[SIGNATURE_HEADER] = sign(secret, content, int(self._wall()))
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
         spent = f"timed out after {timeout:.1f} s"
@@ -113,6 +111,16 @@ class BotHttp:
                 headers=headers,
                 timeout=httpx.Timeout(timeout),
             )
+            if secret is not None:
+                # The target as it goes on the wire (httpx's own encoding of the URL),
+                # which is what the receiver sees and checks.
+                request.headers[SIGNATURE_HEADER] = sign(
+                    secret,
+                    content,
+                    int(self._wall()),
+                    method=request.method,
+                    target=request.url.raw_path.decode("ascii"),
+                )
             async with asyncio.timeout(timeout):
                 response = await self._client.send(request, stream=True, follow_redirects=False)
                 try:

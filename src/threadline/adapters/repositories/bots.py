@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,10 +15,30 @@ from threadline.adapters.schema import conversation_bots as cb
 from threadline.adapters.schema import conversations
 from threadline.adapters.schema import inbox_bots as ib
 from threadline.adapters.schema import queue_hours as qh
-from threadline.core.bots.config import BotKind, BotSession, InboxBot
+from threadline.core.bots.config import BotKind, InboxBot
 from threadline.core.bots.hours import BusinessHours, hours_from_json, hours_to_json
 from threadline.core.bots.state import BotState
 from threadline.core.lifecycle import ConversationState
+
+
+@dataclass(frozen=True)
+class BotSession:
+    """A conversation's time with a bot, as the bot worker reads and writes it."""
+
+    conversation_id: uuid.UUID
+    state: BotState
+    # The thread's last customer message the bot has answered.
+    read_seq: int
+    pending: bool
+    # This time with the bot (core's turns are checked against it, calls keyed by it).
+    token: str
+    version: int
+    attempts: int = 0
+    routine: str | None = None
+    lease_until: datetime | None = None
+    secure_kind: str | None = None
+    # Clear secure answers by message number, until the bot has read them.
+    secure_input: Mapping[str, str] = field(default_factory=dict)
 
 
 def _bot(r: Any) -> InboxBot:
@@ -39,6 +60,7 @@ def _session(r: Any) -> BotSession:
         state=BotState.from_json(r.state),
         read_seq=r.read_seq,
         pending=r.pending,
+        token=r.token,
         version=r.version,
         attempts=r.attempts,
         routine=r.routine,
@@ -147,8 +169,11 @@ class BotRepository:
         *,
         read_seq: int,
         routine: str | None = None,
+        secure_kind: str | None = None,
     ) -> None:
-        """A bot takes the conversation: a fresh state, with work waiting."""
+        """A bot takes the conversation: a fresh state, with work waiting.
+        `secure_kind`: the routine opens with a secure question, so even an answer
+        typed before the bot asks it is stored masked."""
         await self._conn.execute(cb.delete().where(cb.c.conversation_id == conversation_id))
         await self._conn.execute(
             cb.insert().values(
@@ -159,8 +184,9 @@ class BotRepository:
                 routine=routine,
                 lease_until=None,
                 attempts=0,
-                secure_kind=None,
+                secure_kind=secure_kind,
                 secure_input=None,
+                token=uuid.uuid4().hex,
                 version=1,
                 updated_at=now,
             )
@@ -179,6 +205,26 @@ class BotRepository:
             values["secure_input"] = held
         await self._conn.execute(
             cb.update().where(cb.c.conversation_id == conversation_id).values(**values)
+        )
+
+    async def end(self, conversation_id: uuid.UUID) -> None:
+        """The bot's part is over: its row goes, and with it anything the customer told
+        it in confidence."""
+        await self._conn.execute(cb.delete().where(cb.c.conversation_id == conversation_id))
+
+    async def sweep(self) -> int:
+        """Rows of conversations the bot no longer has (closed by a supervisor, a timer,
+        an opt-out): gone, with any secure answer they held."""
+        gone = sa.select(conversations.c.id).where(
+            conversations.c.state != str(ConversationState.BOT)
+        )
+        result = await self._conn.execute(cb.delete().where(cb.c.conversation_id.in_(gone)))
+        return int(result.rowcount or 0)
+
+    async def back_off(self, conversation_id: uuid.UUID, until: datetime) -> None:
+        """A turn that failed is tried again at `until`, not when its lease runs out."""
+        await self._conn.execute(
+            cb.update().where(cb.c.conversation_id == conversation_id).values(lease_until=until)
         )
 
     async def claimable(self, now: datetime, limit: int) -> list[uuid.UUID]:

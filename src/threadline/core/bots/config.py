@@ -1,14 +1,15 @@
-"""Which bot serves an inbox, and the conversation's time with it, as stored."""
+"""Which bot serves an inbox."""
 
 from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from threadline.core.bots.state import BotState
+# The part of THREADLINE_SECRET_<NAME>_BOT_KEY after the name: the key that signs a
+# bot's outgoing requests (the external bot's webhook, a flow's lookups).
+SECRET_PART = "BOT_KEY"  # noqa: S105 (a name, not a secret)
 
 
 class BotKind(enum.StrEnum):
@@ -33,21 +34,3 @@ class InboxBot:
     # Names the THREADLINE_SECRET_<NAME>_BOT_KEY that signs the bot's requests (the
     # external bot's webhook, a flow's lookups and code deliveries).
     secret_name: str | None = None
-
-
-@dataclass(frozen=True)
-class BotSession:
-    """A conversation's time with a bot, as the bot worker reads and writes it."""
-
-    conversation_id: uuid.UUID
-    state: BotState
-    # The thread's last customer message the bot has answered.
-    read_seq: int
-    pending: bool
-    version: int
-    attempts: int = 0
-    routine: str | None = None
-    lease_until: datetime | None = None
-    secure_kind: str | None = None
-    # Clear secure answers by message number, until the bot has read them.
-    secure_input: Mapping[str, str] = field(default_factory=dict)

@@ -140,12 +140,6 @@ class Engine:
 
     def on_message(self, state: BotState, text: str, ctx: Context) -> Progress:
         turn = _Turn(state, ctx)
-        if state.awaiting is Awaiting.REQUEST_FOR_LATER and state.later is not None:
-            turn.learn("request", text.strip()[:500])
-            turn.say(self.flow.messages.out_of_hours_thanks)
-            later = state.later
-            turn.state = replace(turn.state, later=None, awaiting=Awaiting.REQUEST)
-            return turn.done(later)
         if asks_for_human(text, self.flow.escalation_phrases):
             return self._hand_over(turn, ctx, HandoffReason.CUSTOMER_ASKED)
         first = not state.greeted
@@ -246,12 +240,14 @@ class Engine:
         typed = _CODE.search(text)
         entered = re.sub(r"\D", "", typed.group(1)) if typed else ""
         if len(entered) == CODE_DIGITS and code.matches(entered):
+            step = self._step(turn.state)
+            assert isinstance(step, Verify)
             turn.verified = True
             turn.say(self.flow.messages.verified)
             turn.state = replace(
                 turn.state,
                 code=None,
-                verified=True,
+                verified_to=fieldsmod.fill(step.to, turn.values()).strip(),
                 awaiting=Awaiting.REQUEST,
                 step=turn.state.step + 1,
             )
@@ -291,12 +287,15 @@ class Engine:
                 url = fieldsmod.fill_url(step.url, {**values, **turn.state.secure})
                 return turn.done(call=Call("lookup", url, step.method, body, step.timeout))
             elif isinstance(step, Verify):
-                if ctx.verification is Verification.VERIFIED or turn.state.verified:
-                    turn.state = replace(turn.state, step=turn.state.step + 1)
-                    continue
                 to = fieldsmod.fill(step.to, values).strip()
                 if not to or "{" in to:
                     return self._step_up_failed(turn, ctx, "no address on file")
+                if to == turn.state.verified_to:
+                    # Proven for this very address already. A proof for another record
+                    # (another order, another account) proves nothing here, nor does a
+                    # signed identity the looked-up record was never matched against.
+                    turn.state = replace(turn.state, step=turn.state.step + 1)
+                    continue
                 return self._send_code(turn, ctx, to, tries=self._delivery_attempts())
             elif isinstance(step, HandOver):
                 return self._hand_over(
@@ -417,15 +416,13 @@ class Engine:
         )
         hours = ctx.hours.get(queue)
         turn.state = replace(state, awaiting=Awaiting.REQUEST, step=0, code=None, secure={})
-        if hours is not None and not is_open(hours, ctx.now):
+        # A routine goes back to the agent who lent it, whatever the queue's hours.
+        if state.routine is None and hours is not None and not is_open(hours, ctx.now):
+            # Handed over now all the same: the customer's next words (their request)
+            # wait in the queue for the team, and no customer is left with the bot.
             reopens = describe_reopening(hours, ctx.now, self.flow.language)
             turn.say(self.flow.messages.out_of_hours.replace("{reopens}", reopens))
-            turn.state = replace(
-                turn.state,
-                awaiting=Awaiting.REQUEST_FOR_LATER,
-                later=replace(hand, out_of_hours=True),
-            )
-            return turn.done()
+            return turn.done(replace(hand, out_of_hours=True))
         turn.say(message or self.flow.messages.handoff)
         return turn.done(hand)
 

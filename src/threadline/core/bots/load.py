@@ -8,7 +8,8 @@ are reported at once, so an admin can fix a file in one go.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import yaml  # type: ignore[import-untyped,unused-ignore]
@@ -32,6 +33,7 @@ from threadline.core.bots.flow import (
     Verify,
 )
 from threadline.core.bots.yaml_nodes import (
+    BOOL,
     Map,
     Node,
     NodeReader,
@@ -70,6 +72,8 @@ _STEP_KEYS: dict[str, tuple[str, ...]] = {
     "handoff": ("handoff",),
     "close": ("close",),
 }
+# Answers that are always secure, whatever `secure:` says.
+SECURE_KINDS = frozenset({FieldKind.CARD, FieldKind.EXPIRY})
 _MESSAGE_KEYS = tuple(Messages.__dataclass_fields__)
 # Names only some messages can use: when the humans are back, where the code went.
 _MESSAGE_NAMES = {"out_of_hours": {"reopens"}, "code_sent": {"to"}}
@@ -312,6 +316,7 @@ class _Reader(NodeReader):
     def steps(self, node: Node, path: str) -> tuple[list[Step], frozenset[str]]:
         """The steps, and the fields known after the last one."""
         known = ALWAYS_AVAILABLE
+        origins: Origins = {}
         items = self.sequence(node, path, "steps", MAX_STEPS)
         if isinstance(node, yaml.SequenceNode) and not items:
             self.fail(node, path, "steps must have at least one step")
@@ -325,13 +330,14 @@ class _Reader(NodeReader):
                     where,
                     f"this step never runs: the {ender} before it ends the conversation",
                 )
-            steps.append(self.step(item, where, known))
+            steps.append(self.step(item, where, known, origins))
             # From the raw YAML, so a broken step's field still counts and one mistake
             # does not also make every later {field} an error.
-            known = known | _provides(item)
+            origins = _provides(item, origins)
+            known = ALWAYS_AVAILABLE | origins.keys()
         return steps, known
 
-    def step(self, item: Node, where: str, known: frozenset[str]) -> Step:
+    def step(self, item: Node, where: str, known: frozenset[str], origins: Origins) -> Step:
         kinds = [k for k in key_names(item) if k in _STEP_KEYS]
         if len(kinds) != 1:
             shown = " and ".join(kinds) if kinds else got(item)
@@ -354,7 +360,7 @@ class _Reader(NodeReader):
                     where,
                     "verify needs code_delivery at the top of the flow (where codes are sent)",
                 )
-            return Verify(self.text(value, where, "verify", known) or "", line=line)
+            return self.verify(value, where, known, origins, line)
         if kind == "close":
             return Close(
                 None if is_null(value) else self.text(value, where, "close", known), line=line
@@ -363,7 +369,42 @@ class _Reader(NodeReader):
             return self.handoff(value, where, known, line)
         if kind == "ask":
             return self.ask(item, found, where, known)
-        return self.lookup(item, found, where, known)
+        return self.lookup(item, found, where, known, origins)
+
+    def verify(
+        self, value: Node, where: str, known: frozenset[str], origins: Origins, line: int
+    ) -> Verify:
+        to = self.text(value, where, "verify", known) or ""
+        if not to:
+            return Verify(to, line=line)
+        names = names_in(to)
+        # The code goes to whoever holds this address: were it the customer's own
+        # answer, anyone could type their own address and be verified as anyone.
+        for name in sorted(names):
+            origin = origins.get(name)
+            if origin is not None and origin.asked_at:
+                self.fail(
+                    value,
+                    where,
+                    "the address on file must come from a lookup's saved field, not from "
+                    f"what the customer typed ({{{name}}} is asked at line {origin.asked_at[0]})",
+                )
+            elif origin is not None and origin.saved:
+                continue
+            elif name in ALWAYS_AVAILABLE:
+                self.fail(
+                    value,
+                    where,
+                    f"the address on file must come from a lookup's saved field, not {{{name}}}",
+                )
+        if not names:
+            self.fail(
+                value,
+                where,
+                "the address on file must come from a lookup's saved field, "
+                'like "{phone_on_file}" (got a fixed text)',
+            )
+        return Verify(to, line=line)
 
     def handoff(self, value: Node, where: str, known: frozenset[str], line: int) -> HandOver:
         if is_null(value):
@@ -392,7 +433,7 @@ class _Reader(NodeReader):
         if "choices" in found and kind == FieldKind.CHOICE:
             choices = self.choices(found.get("choices"), where)
         secure = self.boolean(found.get("secure"), where, "secure")
-        if secure is False and kind in (FieldKind.CARD, FieldKind.EXPIRY):
+        if secure is False and kind in SECURE_KINDS:
             self.fail(
                 found.get("secure"),
                 where,
@@ -405,7 +446,7 @@ class _Reader(NodeReader):
             error=self.text(found.get("error"), where, "error", known),
             pattern=pattern,
             choices=tuple(choices),
-            secure=bool(secure) or kind in (FieldKind.CARD, FieldKind.EXPIRY),
+            secure=bool(secure) or kind in SECURE_KINDS,
             line=line_of(item),
         )
 
@@ -418,12 +459,28 @@ class _Reader(NodeReader):
             self.fail(node, where, "choices has two that differ only in case or spaces")
         return choices
 
-    def lookup(self, item: Node, found: Map, where: str, known: frozenset[str]) -> Lookup:
+    def lookup(
+        self, item: Node, found: Map, where: str, known: frozenset[str], origins: Origins
+    ) -> Lookup:
+        url = ""
         if "url" not in found:
             self.fail(item, where, "url is required (the endpoint to ask)")
+        else:
+            url = self.url(found.get("url"), where, "url", known)
+        for name in sorted(names_in(url)):
+            origin = origins.get(name)
+            if origin is not None and origin.secure:
+                # URLs are written to access logs, proxies' and the business's own.
+                self.fail(
+                    found.get("url"),
+                    where,
+                    f"url uses {{{name}}}, a secure answer (asked at line "
+                    f"{origin.asked_at[0]}); secure answers may only be sent in the body "
+                    "of a method: POST lookup, never in its url",
+                )
         return Lookup(
             name=self.name(found.get("lookup"), where, "lookup"),
-            url=self.url(found.get("url"), where, "url", known) if "url" in found else "",
+            url=url,
             method=self.choice(found.get("method"), where, "method", ("GET", "POST"), "GET"),
             timeout=self.number(found.get("timeout"), where, "timeout", (0.1, 30), 5.0),
             save=self.save(found.get("save"), where) if "save" in found else {},
@@ -447,19 +504,53 @@ class _Reader(NodeReader):
         return save
 
 
+@dataclass(frozen=True)
+class _Origin:
+    """Where a field's value comes from, as far as the steps so far say: the line of
+    each `ask` for it (the customer types it) and whether any of those is secure, and
+    whether a lookup saves it (the business's own record)."""
+
+    asked_at: tuple[int, ...] = ()
+    secure: bool = False
+    saved: bool = False
+
+
+Origins = Mapping[str, _Origin]
+
 # What `flow` returns for a YAML document with nothing in it (an error is noted).
 _STAND_IN = Flow(name="", language="en", messages=Messages(greeting=""), intents=())
 
 
-def _provides(item: Node) -> frozenset[str]:
-    """The fields a step collects or saves, read from the raw YAML."""
-    names: set[str] = set()
-    for key, value in item.value if isinstance(item, yaml.MappingNode) else ():
-        if key.value == "ask" and isinstance(value, yaml.ScalarNode):
-            names.add(str(value.value).strip())
-        elif key.value == "save" and isinstance(value, yaml.MappingNode):
-            names.update(str(k.value) for k, _ in value.value)
-    return frozenset(names)
+def _provides(item: Node, origins: Origins) -> dict[str, _Origin]:
+    """`origins` with the fields this step collects or saves, read from the raw YAML."""
+    found = dict(origins)
+    pairs = item.value if isinstance(item, yaml.MappingNode) else []
+    keys = {str(k.value): v for k, v in pairs if isinstance(k, yaml.ScalarNode)}
+    asked, saved = keys.get("ask"), keys.get("save")
+    if isinstance(asked, yaml.ScalarNode):
+        name = str(asked.value).strip()
+        was = found.get(name, _Origin())
+        found[name] = replace(
+            was, asked_at=(*was.asked_at, line_of(item)), secure=was.secure or _secure(keys)
+        )
+    if isinstance(saved, yaml.MappingNode):
+        for key, _ in saved.value:
+            name = str(key.value)
+            found[name] = replace(found.get(name, _Origin()), saved=True)
+    return found
+
+
+def _secure(keys: Mapping[str, Node]) -> bool:
+    """Whether an `ask` step (its keys) collects a secure answer, as the loader reads it."""
+    kind, secure = keys.get("type"), keys.get("secure")
+    if isinstance(kind, yaml.ScalarNode) and str(kind.value).strip() in SECURE_KINDS:
+        return True
+    # Read as `boolean` does: only a YAML true (true, yes, on) makes it secure.
+    return (
+        isinstance(secure, yaml.ScalarNode)
+        and secure.tag == BOOL
+        and str(secure.value).lower() in ("true", "yes", "on", "y")
+    )
 
 
 def _bad_name(label: str, value: str) -> str:

@@ -17,13 +17,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-BOT_ENGAGED = "conversation.bot_engaged"
-HANDED_OFF = "conversation.handed_off"
-CLOSED = "conversation.closed"
-MESSAGE_SENT = "message.sent"
+from threadline.core.events import EventType
+from threadline.core.lifecycle import CloseReason
+
+BOT_ENGAGED = str(EventType.BOT_ENGAGED)
+HANDED_OFF = str(EventType.HANDED_OFF)
+CLOSED = str(EventType.CLOSED)
+MESSAGE_SENT = str(EventType.MESSAGE_SENT)
 TYPES = (BOT_ENGAGED, HANDED_OFF, CLOSED, MESSAGE_SENT)
 
-_CONTAINED_REASONS = frozenset({"bot", "customer_declined_more_help"})
+_CONTAINED = frozenset({CloseReason.BOT, CloseReason.CUSTOMER_DECLINED_MORE_HELP})
+# The customer left: walked away (the close timeout) or opted out of the channel.
+_ABANDONED = frozenset(
+    {CloseReason.INACTIVITY, CloseReason.CUSTOMER_OPTED_OUT, CloseReason.COMPLIANCE_KEYWORD}
+)
 
 
 @dataclass(frozen=True)
@@ -140,9 +147,9 @@ def _episodes(events: list[LoggedEvent], since: datetime, until: datetime, t: _T
         t.ended += 1
         if end.type == CLOSED:
             reason = end.payload.get("reason")
-            if reason in _CONTAINED_REASONS:
+            if reason in _CONTAINED:
                 t.contained += 1
-            elif reason == "inactivity":
+            elif reason in _ABANDONED:
                 t.abandoned += 1
             else:
                 t.by_staff += 1
@@ -150,12 +157,15 @@ def _episodes(events: list[LoggedEvent], since: datetime, until: datetime, t: _T
         t.escalated += 1
         why = str(end.payload.get("reason") or "unknown")
         t.reasons[why] = t.reasons.get(why, 0) + 1
-        reply = next(
-            (e for e in events[i + 1 :] if e.type == MESSAGE_SENT and e.actor.startswith("agent:")),
-            None,
-        )
+        reply = None
+        for e in events[i + 1 :]:
+            if e.type in (CLOSED, BOT_ENGAGED):
+                break  # the session ended (or went back to a bot) with no human reply
+            if e.type == MESSAGE_SENT and e.actor.startswith("agent:"):
+                reply = e
+                break
         if reply is None:
-            t.unanswered += 1
+            t.unanswered += 1  # not answered yet, or the session ended unanswered
         else:
             t.waits.append((reply.occurred_at - end.occurred_at).total_seconds())
 

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from threadline.core.bots.outcome import HandoffReason, HandTo
-
 
 class Awaiting(enum.StrEnum):
     # What the customer wants (an intent), or nothing yet.
@@ -26,14 +24,13 @@ class Awaiting(enum.StrEnum):
     CODE = "code"
     # The answer to "anything else?".
     ANYTHING_ELSE = "anything_else"
-    # Humans are away: what the customer needs, taken down for them.
-    REQUEST_FOR_LATER = "request_for_later"
 
 
 @dataclass(frozen=True)
 class PendingCode:
-    """A step-up code sent and not yet entered. Only its digest is kept: the code
-    itself lives in the customer's messages elsewhere, never in our database."""
+    """A step-up code sent and not yet entered. Only a salted digest is kept, so the
+    code is not readable in the row; six digits are few enough to recover from it by
+    trying them all, so what protects a code is its few tries and short life."""
 
     digest: str
     salt: str
@@ -66,9 +63,12 @@ class BotState:
     # Messages in a row the bot did not understand.
     fallbacks: int = 0
     code: PendingCode | None = None
-    verified: bool = False
-    # A handoff waiting for the customer's request while humans are away.
-    later: HandTo | None = None
+    # The address on file the customer proved theirs with a code: a later step-up to
+    # the same address is skipped, to any other is not.
+    verified_to: str | None = None
+    # The version of the flow this state is a place in (its bot's update time): a
+    # changed flow starts its conversations afresh rather than at a step that moved.
+    flow: str | None = None
 
     def with_fields(self, **values: str) -> BotState:
         return replace(self, fields={**self.fields, **values})
@@ -85,14 +85,13 @@ class BotState:
             "secure": dict(self.secure),
             "fallbacks": self.fallbacks,
             "code": _code_json(self.code),
-            "verified": self.verified,
-            "later": _hand_to_json(self.later),
+            "verified_to": self.verified_to,
+            "flow": self.flow,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BotState:
         code = data.get("code")
-        later = data.get("later")
         return cls(
             greeted=bool(data.get("greeted")),
             awaiting=Awaiting(data.get("awaiting", Awaiting.REQUEST)),
@@ -114,19 +113,8 @@ class BotState:
                 if code
                 else None
             ),
-            verified=bool(data.get("verified")),
-            later=(
-                HandTo(
-                    HandoffReason(later["reason"]),
-                    skill=later.get("skill"),
-                    intent=later.get("intent"),
-                    confidence=later.get("confidence"),
-                    detail=later.get("detail"),
-                    out_of_hours=True,
-                )
-                if later
-                else None
-            ),
+            verified_to=data.get("verified_to"),
+            flow=data.get("flow"),
         )
 
 
@@ -139,16 +127,4 @@ def _code_json(code: PendingCode | None) -> dict[str, Any] | None:
         "expires_at": code.expires_at.isoformat(),
         "tries_left": code.tries_left,
         "sent_to": code.sent_to,
-    }
-
-
-def _hand_to_json(hand: HandTo | None) -> dict[str, Any] | None:
-    if hand is None:
-        return None
-    return {
-        "reason": str(hand.reason),
-        "skill": hand.skill,
-        "intent": hand.intent,
-        "confidence": hand.confidence,
-        "detail": hand.detail,
     }

@@ -43,19 +43,38 @@ class Unreadable(Exception):
         self.problem = problem
 
 
+# Composing recurses once per level, so thousands of "[" would exhaust Python's stack.
+# A hand-written flow nests about 6 deep (intents > intent > steps > step > save); 64
+# is far beyond any honest one and far below the interpreter's recursion limit.
+MAX_DEPTH = 64
+_TOO_DEEP = "the flow is nested too deeply"
+
+
 class _NoAliasLoader(yaml.SafeLoader):  # type: ignore[misc,unused-ignore]
+    depth = 0
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             line = event.start_mark.line + 1
             raise Unreadable(Problem(line, "", "YAML anchors and aliases (&, *) are not allowed"))
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            line = event.start_mark.line + 1
+            raise Unreadable(Problem(line, "", f"{_TOO_DEEP} (more than {MAX_DEPTH} levels)"))
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def compose(text: str) -> Node | None:
     """The root node of `text` (None for an empty document), or Unreadable."""
     try:
         return yaml.compose(text, Loader=_NoAliasLoader)
+    except RecursionError:
+        # Not expected below MAX_DEPTH; kept so that a deep document never becomes a 500.
+        raise Unreadable(Problem(1, "", _TOO_DEEP)) from None
     except yaml.MarkedYAMLError as error:
         raise Unreadable(_syntax_problem(text, error)) from None
     except yaml.reader.ReaderError as error:

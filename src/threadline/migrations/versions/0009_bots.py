@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("secure_kind", sa.String(length=16), nullable=True),
         sa.Column("secure_input", sa.JSON(), nullable=True),
+        sa.Column("token", sa.String(length=32), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
