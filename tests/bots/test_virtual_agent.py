@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.bots import BotWorld, a_worker_claims_and_dies, bot_world
 from tests.support.clock import FakeClock
+from threadline.core.agents import Role
 
 
 @pytest.fixture
@@ -290,3 +291,30 @@ async def test_a_bad_flow_is_refused_with_the_line_of_the_mistake(
         f"/api/v1/inboxes/{world.inbox.id}/bot", headers=world.admin.headers
     )
     assert after.json() == before.json()
+
+
+async def test_a_supervisor_takes_a_conversation_from_the_bot_to_a_queue(world: BotWorld) -> None:
+    sam = await world.live.agent("sam", role=Role.SUPERVISOR, skills=("orders",), online=False)
+    carol = await world.live.agent("carol", skills=("orders",))
+    dana = world.customer("dana")
+    await dana.says("where is my order?")
+    await dana.says("A-10002")
+    conversation_id = dana.conversation_id or ""
+    refused = await world.live.http.post(
+        f"/api/v1/conversations/{conversation_id}/transfer",
+        json={"to_queue": "orders"},
+        headers=carol.headers,  # an agent cannot take it from the bot
+    )
+    assert refused.status_code == 404
+    r = await world.live.http.post(
+        f"/api/v1/conversations/{conversation_id}/transfer",
+        json={"to_queue": "orders"},
+        headers=sam.headers,
+    )
+    assert r.status_code == 200, r.text
+    detail = await world.detail(carol, conversation_id)
+    conv = detail["conversation"]
+    assert (conv["state"], conv["assigned_agent_id"]) == ("assigned", carol.id)
+    assert conv["handoff"]["fields"]["order_number"] == "A-10002"
+    [handed] = events_of(detail, "conversation.handed_off")
+    assert handed["payload"]["reason"] == "taken_by_staff"

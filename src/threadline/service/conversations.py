@@ -12,18 +12,20 @@ from threadline.adapters.repositories.conversations import ConversationFilter
 from threadline.adapters.repositories.events import StoredEvent
 from threadline.core.access import Principal, can_view, require_manage
 from threadline.core.agents import AgentStatus, validate_skill
+from threadline.core.bots.outcome import HandoffReason
 from threadline.core.classify import Classifier
 from threadline.core.conversations import CloseReason, Conversation, ConversationState
 from threadline.core.customers import Customer, Identity
 from threadline.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from threadline.core.events import actor_agent
+from threadline.core.handoff import Handoff
 from threadline.core.messages import (
     Message,
     SenderType,
     clean_body,
     to_customer,
 )
-from threadline.service import outbox
+from threadline.service import bot_turns, outbox
 from threadline.service.outbox import Extras
 from threadline.service.routing import release_and_route, route_waiting
 from threadline.service.unit_of_work import UnitOfWork
@@ -246,6 +248,8 @@ async def transfer(
         return conv
     assert to_queue is not None
     queue = validate_skill(to_queue)
+    if conv.state is ConversationState.BOT:
+        return await _take_from_bot(uow, principal, conv, queue, now)
     conv.transfer_to_skill(queue, now, actor=actor)  # refuses what cannot be transferred
     if not await uow.access.queue_exists(queue):
         # Nobody could ever be routed it: the conversation would be stranded. Raising
@@ -260,4 +264,28 @@ async def transfer(
     if previous is not None:
         await uow.agents.release_slot(previous)
     await route_waiting(uow, now, skills=None)
+    return conv
+
+
+async def _take_from_bot(
+    uow: UnitOfWork, principal: Principal, conv: Conversation, queue: str, now: datetime
+) -> Conversation:
+    """A supervisor moves a conversation from its bot to a queue, with what the bot knew
+    so far: the same handoff as the bot's own."""
+    if not await uow.access.queue_exists(queue):
+        raise NotFound(f"no queue {queue!r}", code="unknown_queue", queue=queue)
+    found = await uow.bots.session(conv.id)
+    fields = dict(found.state.fields) if found else {}
+    timing = (await uow.timings())(conv.channel)
+    await bot_turns.take_from_bot(
+        uow,
+        conv,
+        Handoff(fields=fields, summary="A supervisor took it from the bot."),
+        now,
+        actor=actor_agent(principal.agent_id),
+        timing=timing,
+        reason=HandoffReason.TAKEN_BY_STAFF,
+        skill=queue,
+        routine=False,
+    )
     return conv

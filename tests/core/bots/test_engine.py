@@ -25,7 +25,6 @@ messages:
   fallback: Sorry?
   handoff: Passing you on.
   out_of_hours: Back {reopens}. What do you need?
-  out_of_hours_thanks: Noted.
   closing_question: Anything else?
   closing: Bye.
   code_sent: Code sent to {to}.

@@ -158,11 +158,12 @@ class Messages:
     greeting: str
     fallback: str = "Sorry, I didn't understand that. Could you say it another way?"
     handoff: str = "I'm passing you to a colleague, who will see everything you've told me."
+    # Said as the bot hands over while the queue is closed: what the customer writes
+    # next waits in the queue for the team.
     out_of_hours: str = (
         "Our team is away right now and back {reopens}. Tell me what you need and they "
         "will pick it up then."
     )
-    out_of_hours_thanks: str = "Thank you. It's with the team, who will reply when they're back."
     closing_question: str = "Is there anything else I can help you with?"
     closing: str = "Thanks for getting in touch. Goodbye!"
     code_sent: str = "I've sent a 6-digit code to {to}. Please type it here."

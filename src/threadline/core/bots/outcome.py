@@ -27,6 +27,8 @@ class HandoffReason(enum.StrEnum):
     BOT_UNAVAILABLE = "bot_unavailable"
     # A routine an agent handed to the bot finished: back to that agent.
     ROUTINE_DONE = "routine_done"
+    # A supervisor moved the conversation from the bot to a queue.
+    TAKEN_BY_STAFF = "taken_by_staff"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ _WHY = {
     HandoffReason.LOOKUP_FAILED: "A look-up in our systems failed",
     HandoffReason.BOT_UNAVAILABLE: "The bot was unavailable",
     HandoffReason.ROUTINE_DONE: "The routine you handed to the bot has finished.",
+    HandoffReason.TAKEN_BY_STAFF: "A supervisor took it from the bot.",
 }
 # Long enough for an order's worth of details; the fields list has them all anyway.
 MAX_FIELDS_IN_SUMMARY = 8
