@@ -177,6 +177,7 @@ async def test_out_of_hours_the_bot_says_when_the_team_is_back_and_the_request_w
     )
     assert r.status_code == 200, r.text
     assert r.json()["open_now"] is False
+    await world.live.agent("alice", skills=("orders",), online=False)  # the team, not in yet
     dana = world.customer("dana")
     await dana.says("where is my order?")
     heard = await dana.says("I'd rather speak to a person")

@@ -119,7 +119,7 @@ async def test_an_agent_hands_a_conversation_to_the_bot_for_a_routine_and_gets_i
     await open_thread(page, conversation_id)
     await expect(field_value(page, "card number")).to_have_text("•••• 4242")
     await expect(page.locator("#handoff-reason")).to_have_text(
-        "Why: the routine an agent handed to the bot is done."
+        "Why: the routine an agent handed to the bot is done (collect_payment)."
     )
     await expect(page.locator("#thread li.outbound.bot").last).to_contain_text(
         "the payment details have gone through"
