@@ -164,14 +164,15 @@ async def simulate(base_url: str, tokens: dict[str, str], per_minute: float) -> 
                         "/api/v1/channel/outbound", headers={"Authorization": f"Bearer {token}"}
                     )
                     for item in r.json() if r.status_code == 200 else []:
+                        found = personas.get(item["conversation_id"])
+                        if found is None:
+                            # Someone trying the demo by hand: theirs to collect.
+                            continue
                         await client.post(
                             f"/api/v1/channel/outbound/{item['message_id']}/status",
                             headers={"Authorization": f"Bearer {token}"},
                             json={"status": "delivered"},
                         )
-                        found = personas.get(item["conversation_id"])
-                        if found is None:
-                            continue
                         persona, ptoken = found
                         to_bot = demo_bots.answer_to_bot(item["text"], rng)
                         if to_bot is not None:

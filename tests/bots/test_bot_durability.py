@@ -29,7 +29,7 @@ async def test_a_turn_left_by_a_dead_worker_is_taken_over_once_its_lease_runs_ou
     database_url: str, clock: FakeClock
 ) -> None:
     async with bare_world(database_url, clock) as world:
-        await world.use_flow(demo_flow("http://127.0.0.1:9"), secret_name=None)
+        await world.use_flow(demo_flow("http://127.0.0.1:9"))
         dana = world.customer("dana")
         await dana.says("hi")
         conversation_id = dana.conversation_id or ""
@@ -46,7 +46,7 @@ async def test_a_turn_left_by_a_dead_worker_is_taken_over_once_its_lease_runs_ou
 
 async def test_a_restart_answers_what_the_bot_had_not(database_url: str, clock: FakeClock) -> None:
     async with bare_world(database_url, clock) as world:
-        await world.use_flow(demo_flow("http://127.0.0.1:9"), secret_name=None)
+        await world.use_flow(demo_flow("http://127.0.0.1:9"))
         dana = world.customer("dana")
         await dana.says("hi")
         conversation_id = dana.conversation_id or ""

@@ -22,6 +22,7 @@ from tests.support.clock import FakeClock
 from tests.support.live import free_port
 from threadline.bots.shop import serve_app
 
+HANDOFF = "I'm passing you to a colleague, who will see everything you've told me."
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "external_bot.py"
 
 
@@ -93,7 +94,7 @@ async def test_a_bot_that_is_down_hands_the_customer_to_a_human_within_its_timeo
     ).status_code == 200
     dana = world.customer("dana")
     started = time.monotonic()
-    await dana.says("hello, anyone there?")
+    assert await dana.says("hello, anyone there?") == [HANDOFF]
     assert time.monotonic() - started < 2.0 + 1.0
     detail = await world.live.conversation(world.admin, dana.conversation_id or "")
     assert detail["conversation"]["state"] == "queued"
@@ -110,7 +111,8 @@ async def test_a_slow_bot_is_cut_off_at_its_timeout_and_a_human_takes_over(
         assert (await world.use_external(f"{url}/threadline", timeout=1.0)).status_code == 200
         dana = world.customer("dana")
         started = time.monotonic()
-        assert await dana.says("hello?") == []  # the late answer is never sent
+        # The late answer is never sent; the customer is told a person is coming.
+        assert await dana.says("hello?") == [HANDOFF]
         assert time.monotonic() - started < 1.0 + 1.5
     detail = await world.live.conversation(world.admin, dana.conversation_id or "")
     why = handed_off(detail)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.bots import BotWorld, a_worker_claims_and_dies, bot_world
+from tests.support.bots import BotWorld, a_worker_claims_and_dies, bot_world, demo_flow
 from tests.support.clock import FakeClock
 from threadline.core.agents import Role
 
@@ -169,6 +169,7 @@ async def test_the_right_code_verifies_the_customer_and_the_flow_goes_on(world: 
 async def test_out_of_hours_the_bot_says_when_the_team_is_back_and_the_request_waits_for_them(
     world: BotWorld,
 ) -> None:
+    await world.live.agent("alice", skills=("orders",), online=False)  # the team, not in yet
     # Monday 10:00 in Madrid (the test clock): the orders team starts at 14:00.
     r = await world.live.http.put(
         "/api/v1/queues/orders/hours",
@@ -177,7 +178,6 @@ async def test_out_of_hours_the_bot_says_when_the_team_is_back_and_the_request_w
     )
     assert r.status_code == 200, r.text
     assert r.json()["open_now"] is False
-    await world.live.agent("alice", skills=("orders",), online=False)  # the team, not in yet
     dana = world.customer("dana")
     await dana.says("where is my order?")
     heard = await dana.says("I'd rather speak to a person")
@@ -319,3 +319,64 @@ async def test_a_supervisor_takes_a_conversation_from_the_bot_to_a_queue(world: 
     assert conv["handoff"]["fields"]["order_number"] == "A-10002"
     [handed] = events_of(detail, "conversation.handed_off")
     assert handed["payload"]["reason"] == "taken_by_staff"
+
+
+async def test_the_business_own_bot_can_hand_over_in_front_of_ours(world: BotWorld) -> None:
+    r = await world.live.http.post(
+        "/api/v1/channel/messages",
+        json={
+            "customer": {"address": "dana"},
+            "text": "I need help with a refund",
+            "handoff": {"bot": "shop-bot", "intent": "refund", "fields": {"order": "A-10001"}},
+        },
+        headers=world.inbox.headers,
+    )
+    assert r.status_code == 201, r.text
+    conversation_id = r.json()["conversation_id"]
+    detail = await world.detail(world.admin, conversation_id)
+    conv = detail["conversation"]
+    assert conv["state"] == "queued"
+    assert conv["handoff"]["fields"] == {"order": "A-10001"}
+    assert [m["sender_type"] for m in detail["messages"]] == ["customer"]  # no greeting
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since=9999-12-31T23:00:00-05:00",
+        "until=9999-12-31T23:00:00-05:00",
+        "since=0001-01-01T00:30:00%2B01:00&until=2026-01-01T00:00:00Z",
+        "since=2026-03-02T00:00:00",
+        "since=2026-03-03T00:00:00Z&until=2026-03-02T00:00:00Z",
+    ],
+)
+async def test_a_bad_report_period_is_refused_clearly(world: BotWorld, query: str) -> None:
+    r = await world.live.http.get(f"/api/v1/reports/bots?{query}", headers=world.admin.headers)
+    assert r.status_code in (400, 422), r.text
+    assert r.json()["error"]["code"] in ("invalid_input", "validation_error")
+
+
+async def test_hours_and_bots_refuse_what_would_strand_customers(world: BotWorld) -> None:
+    headers = world.admin.headers
+    nowhere = await world.live.http.put(
+        "/api/v1/queues/nosuchqueue/hours",
+        json={"timezone": "Europe/Madrid", "weekly": {"mon": ["08:00-18:00"]}},
+        headers=headers,
+    )
+    assert (nowhere.status_code, nowhere.json()["error"]["code"]) == (404, "unknown_queue")
+    never = await world.live.http.put(
+        "/api/v1/queues/general/hours",
+        json={"timezone": "Europe/Madrid", "weekly": {}},
+        headers=headers,
+    )
+    assert never.status_code == 422, never.text
+    assert never.json()["error"]["details"]["field"] == "weekly"
+    unsigned = await world.live.http.put(
+        f"/api/v1/inboxes/{world.inbox.id}/bot",
+        json={"kind": "builtin", "flow": demo_flow(world.shop_url)},  # lookups, no key
+        headers=headers,
+    )
+    assert unsigned.status_code == 422, unsigned.text
+    assert unsigned.json()["error"]["details"]["field"] == "secret_name"
+    kept = await world.live.http.get(f"/api/v1/inboxes/{world.inbox.id}/bot", headers=headers)
+    assert kept.json()["secret_name"] == "acme"

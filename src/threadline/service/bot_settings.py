@@ -13,7 +13,7 @@ from threadline.core.access import Principal, require_role
 from threadline.core.agents import Role, validate_skill
 from threadline.core.bots.config import SECRET_PART, BotKind, InboxBot
 from threadline.core.bots.fields import is_secure
-from threadline.core.bots.flow import Ask, Flow
+from threadline.core.bots.flow import Ask, Flow, Lookup
 from threadline.core.bots.hours import BusinessHours, hours_from_json
 from threadline.core.bots.load import load_flow
 from threadline.core.bots.protocol import make_external_bot_config
@@ -80,15 +80,25 @@ async def set_bot(
         if len(flow.encode()) > MAX_FLOW_BYTES:
             raise InvalidInput(f"a flow is at most {MAX_FLOW_BYTES // 1024} KiB", field="flow")
         loaded = load_flow(flow)
-        _check_secret(secrets, secret_name, needed=False)
+        # Requests to the business's systems are signed, so they can refuse anyone else.
+        calls = loaded.code_delivery is not None or any(
+            isinstance(step, Lookup)
+            for steps in [
+                *(i.steps for i in loaded.intents),
+                *(r.steps for r in loaded.routines.values()),
+            ]
+            for step in steps
+        )
+        _check_secret(secrets, secret_name, needed=calls)
         bot = InboxBot(inbox.id, kind, loaded.name, now, flow=flow, secret_name=secret_name)
     else:
-        if flow is not None or url is None or secret_name is None:
-            raise InvalidInput(
-                "an external bot takes a url and a secret_name, not a flow", field="url"
-            )
-        config = make_external_bot_config(url, timeout_seconds or 5.0, secret_name)
+        if flow is not None:
+            raise InvalidInput("an external bot takes a url, not a flow", field="flow")
+        if url is None:
+            raise InvalidInput("an external bot needs its url", field="url")
+        config = make_external_bot_config(url, timeout_seconds or 5.0, secret_name or "x")
         _check_secret(secrets, secret_name, needed=True)
+        assert secret_name is not None
         bot = InboxBot(
             inbox.id,
             kind,
@@ -163,7 +173,17 @@ async def set_hours(
     if actor is not None:
         require_role(actor, Role.ADMIN)
     name = validate_skill(queue)
+    if not await uow.access.queue_exists(name):
+        raise NotFound(
+            f"no queue {name!r}: no inbox routes to it and no agent has the skill",
+            code="unknown_queue",
+            queue=name,
+        )
     hours = hours_from_json(data)
+    if not any(hours.weekly.values()):
+        # A queue that never opens would have every customer told "back later" for
+        # ever; no hours at all (always staffed) is what DELETE is for.
+        raise InvalidInput("weekly needs at least one opening interval", field="weekly")
     await uow.bots.put_hours(name, hours, now)
     return hours
 

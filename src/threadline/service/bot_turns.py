@@ -16,8 +16,9 @@ from datetime import datetime
 
 from threadline.adapters.repositories.bots import BotSession
 from threadline.core.bots.config import InboxBot
-from threadline.core.bots.hours import BusinessHours, is_open, next_open
-from threadline.core.bots.outcome import BotAnswer, Finish, HandoffReason, HandTo
+from threadline.core.bots.flow import Messages
+from threadline.core.bots.hours import BusinessHours, describe_reopening, is_open, next_open
+from threadline.core.bots.outcome import BotAnswer, Finish, HandoffReason, HandTo, Reply
 from threadline.core.bots.state import Awaiting, BotState
 from threadline.core.bots.summary import summarize
 from threadline.core.classify import Classifier
@@ -112,14 +113,19 @@ async def apply(
         return False  # another worker applied it, or this is another time with the bot
     name = job.bot.name
     timing = (await uow.timings())(conv.channel)
-    await _send(uow, conv, outcome, name, now, classifier)
+    replies = list(outcome.answer.replies)
+    end = outcome.answer.end
+    if isinstance(end, HandTo) and not replies and job.session.routine is None:
+        # A bot that failed, or handed over in silence: the customer is told all the
+        # same that a person is coming, or when the team is back.
+        replies.append(Reply(_silent_handoff(job, end, conv, now)))
+    await _send(uow, conv, replies, name, now, classifier)
     state = outcome.state
     if outcome.answer.fields:
         state = state.with_fields(**outcome.answer.fields)
     if outcome.answer.verified:
         conv.step_up(now, actor=actor_bot(name))
     newer = await _unread_after(uow, conv, outcome)
-    end = outcome.answer.end
     if isinstance(end, Finish) and newer:
         # The customer wrote again while the bot was saying goodbye ("no thanks… oh
         # wait"): not the end after all. What they wrote next is the next request.
@@ -168,15 +174,23 @@ async def apply(
     return True
 
 
+def _silent_handoff(job: Job, end: HandTo, conv: Conversation, now: datetime) -> str:
+    said = Messages(greeting="")
+    hours = job.hours.get(end.skill or conv.skill)
+    if hours is not None and not is_open(hours, now):
+        return said.out_of_hours.replace("{reopens}", describe_reopening(hours, now))
+    return said.handoff
+
+
 async def _send(
     uow: UnitOfWork,
     conv: Conversation,
-    outcome: Outcome,
+    replies: list[Reply],
     name: str,
     now: datetime,
     classifier: Classifier,
 ) -> None:
-    for reply in outcome.answer.replies:
+    for reply in replies:
         try:
             prepared = await outbox.prepare(
                 uow, conv, reply.text, Extras(suggestions=reply.suggestions), now

@@ -266,7 +266,20 @@ class _Batch:
                 if holder is not None:
                     self.freed.append(holder)
             self.touched[conv.id] = conv
-        if conv.state is ConversationState.BOT:
+        if conv.state is ConversationState.BOT and inbound.handoff is not None:
+            # The business's own bot, in front of Threadline's, hands over: a human
+            # takes it from here, with the context it sent.
+            conv.hand_off(
+                inbound.handoff,
+                now,
+                actor=f"inbox:{inbox.id}",
+                timing=self.timings(conv.channel),
+                reason="flow",
+                detail="the business's own bot handed over",
+            )
+            await uow.bots.end(conv.id)
+            self.touched[conv.id] = conv
+        elif conv.state is ConversationState.BOT:
             secure = self.secure.get(conv.id) if with_bot_before else None
             if secure is not None:
                 # A card number or the like: the thread keeps it masked, the bot gets

@@ -18,6 +18,8 @@ MAX_PERIOD = timedelta(days=92)
 
 async def bots(uow: UnitOfWork, actor: Principal, since: datetime, until: datetime) -> BotReport:
     require_role(actor, Role.SUPERVISOR, Role.ADMIN)
+    if since.year < 2 or until.year > 9998:
+        raise InvalidInput("since and until are dates between years 2 and 9998", field="since")
     if until <= since:
         raise InvalidInput("until must be after since", field="until")
     if until - since > MAX_PERIOD:

@@ -261,13 +261,50 @@ def test_an_expired_code_is_replaced_and_counts_as_a_try(engine: Engine) -> None
     assert p.state.code.tries_left == 2
 
 
-def test_a_code_that_cannot_be_delivered_hands_over(engine: Engine) -> None:
+def test_an_answer_missing_a_saved_field_hands_over_rather_than_say_a_blank(
+    engine: Engine,
+) -> None:
     p = say(engine, GREETED, "where is my order")
     p = say(engine, p.state, "A-123")
     p = engine.on_call(p.state, CallResult(200, {"status": "x", "customer": {}}), ctx())
-    # No phone on file: nothing to send a code to.
+    # No phone on file: nothing to send a code to, nor a text to fill.
     assert isinstance(p.answer.end, HandTo)
-    assert p.answer.end.reason is HandoffReason.VERIFICATION_FAILED
+    assert p.answer.end.reason is HandoffReason.LOOKUP_FAILED
+    assert p.answer.end.detail == "order: the answer had no customer.phone"
+
+
+def test_a_saved_path_may_index_a_list() -> None:
+    flow = load_flow(
+        """
+name: Lister
+messages: {greeting: Hi}
+intents:
+  latest:
+    patterns: ["latest order"]
+    steps:
+      - lookup: orders
+        url: https://shop.example/orders
+        save: {first: items.0.name}
+      - say: "Your latest order is {first}."
+"""
+    )
+    lister = Engine(flow, Recognizer.train(flow.intents, threshold=0.5), shipped_classifier())
+    p = lister.on_message(GREETED, "my latest order?", ctx())
+    assert p.call is not None
+    answer = {"items": [{"name": "boots"}, {"name": "socks"}]}
+    p = lister.on_call(p.state, CallResult(200, answer), ctx())
+    assert texts(p)[0] == "Your latest order is boots."
+
+
+def test_numbers_that_find_no_record_count_as_misunderstandings(engine: Engine) -> None:
+    p = say(engine, GREETED, "where is my order")
+    p = say(engine, p.state, "A-998")
+    p = engine.on_call(p.state, CallResult(404, None), ctx())
+    assert p.answer.end is None
+    p = say(engine, p.state, "A-997")
+    p = engine.on_call(p.state, CallResult(404, None), ctx())
+    assert isinstance(p.answer.end, HandTo)
+    assert p.answer.end.reason is HandoffReason.FALLBACKS
 
 
 def test_a_handoff_step_names_its_queue(engine: Engine) -> None:

@@ -140,4 +140,7 @@ async def bot_report(
 def _aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(f"{name} needs a time zone (2026-11-22T00:00:00Z)", field=name)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is past the end of time in UTC
+        raise InvalidInput(f"{name} is out of range", field=name) from None

@@ -164,12 +164,17 @@ class Engine:
             return self._code_sent(turn, result, ctx)
         assert isinstance(step, Lookup), "a call answers a lookup or a code delivery"
         if result.ok:
+            missing = [path for path in step.save.values() if _dig(result.body, path) is None]
+            if missing:
+                # What follows would read `{field}`s the answer did not give: the bot
+                # cannot answer properly, so a human does.
+                detail = f"{step.name}: the answer had no {', '.join(missing)}"
+                return self._hand_over(turn, ctx, HandoffReason.LOOKUP_FAILED, detail=detail)
             for name, path in step.save.items():
-                value = _dig(result.body, path)
-                if value is not None:
-                    turn.learn(name, value)
-            # The clear values a secure answer was kept for have been used.
-            turn.state = replace(turn.state, secure={}, step=state.step + 1)
+                turn.learn(name, _dig(result.body, path) or "")
+            # The clear values a secure answer was kept for have been used; a record
+            # was found, so the customer's answers were understood.
+            turn.state = replace(turn.state, secure={}, step=state.step + 1, fallbacks=0)
             return self._run(turn, ctx)
         if result.status == 404:
             return self._not_found(turn, step, ctx)
@@ -223,7 +228,12 @@ class Engine:
             turn.learn(step.field, fieldsmod.mask(step, value), clear=value)
         else:
             turn.learn(step.field, value)
-        turn.state = replace(turn.state, step=turn.state.step + 1, fallbacks=0)
+        # Understood, unless the lookup that follows finds no such record (a well-formed
+        # order number that does not exist): that one still counts, so a customer
+        # guessing numbers reaches a human instead of looping.
+        checked = isinstance(self._step(replace(turn.state, step=turn.state.step + 1)), Lookup)
+        fallbacks = turn.state.fallbacks if checked else 0
+        turn.state = replace(turn.state, step=turn.state.step + 1, fallbacks=fallbacks)
         return self._run(turn, ctx)
 
     def _code(self, turn: _Turn, text: str, ctx: Context) -> Progress:
@@ -283,8 +293,10 @@ class Engine:
             elif isinstance(step, Lookup):
                 body = None
                 if step.method == "POST":
-                    body = {**values, **turn.state.secure}
-                url = fieldsmod.fill_url(step.url, {**values, **turn.state.secure})
+                    # What the customer gave and lookups found; not the stand-ins for
+                    # text ("there" for an unknown name).
+                    body = {**turn.state.fields, **turn.state.secure}
+                url = fieldsmod.fill_url(step.url, values)
                 return turn.done(call=Call("lookup", url, step.method, body, step.timeout))
             elif isinstance(step, Verify):
                 to = fieldsmod.fill(step.to, values).strip()
@@ -431,9 +443,12 @@ def _dig(body: object, path: str) -> str | None:
     """The value at a dotted path of a JSON answer, as text (None when absent)."""
     node = body
     for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]  # "items.0.name": the first item's name
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
             return None
-        node = node[part]
     if node is None or isinstance(node, dict | list):
         return None
     if isinstance(node, bool):

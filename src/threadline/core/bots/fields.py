@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import quote
 
 from threadline.core.bots.flow import Ask, FieldKind
+from threadline.core.bots.patterns import compile_pattern, fullmatch, search
 
 _Encoder = Callable[[str], str]
 
@@ -161,12 +162,12 @@ def _phone(answer: str) -> str | None:
 def _pattern(pattern: str | None, answer: str) -> str | None:
     if pattern is None:
         return answer if len(answer) <= MAX_TEXT else None
-    if re.fullmatch(pattern, answer):
+    compiled = compile_pattern(pattern)
+    if fullmatch(compiled, answer):
         return answer
     # Customers wrap answers in words ("it's A-12345", "order A-12345 please"): the
     # first stretch of the answer that matches the pattern is the value.
-    found = re.search(pattern, answer)
-    return found[0] if found and found[0] else None
+    return search(compiled, answer) or None
 
 
 def _squash(text: str) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from threadline.core.bots.patterns import Pattern, PatternError, compile_pattern, search
 from threadline.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ class Recognizer:
 
     def __init__(
         self,
-        patterns: Sequence[tuple[str, re.Pattern[str]]],
+        patterns: Sequence[tuple[str, Pattern]],
         model: Any,
         threshold: float,
     ) -> None:
@@ -202,14 +203,14 @@ class Recognizer:
         del language
         if not 0.0 <= threshold <= 1.0:
             raise InvalidInput("the threshold is between 0 and 1", field="threshold")
-        patterns: list[tuple[str, re.Pattern[str]]] = []
+        patterns: list[tuple[str, Pattern]] = []
         texts: list[str] = []
         labels: list[str] = []
         for intent in intents:
             for pattern in intent.patterns:
                 try:
-                    patterns.append((intent.name, re.compile(pattern, re.IGNORECASE)))
-                except re.error as exc:
+                    patterns.append((intent.name, compile_pattern(pattern, ignore_case=True)))
+                except PatternError as exc:
                     raise InvalidInput(
                         f"intent {intent.name}: pattern {pattern!r} is not a valid regular "
                         f"expression ({exc})",
@@ -237,7 +238,7 @@ class Recognizer:
         if not cleaned:
             return Recognition(None, 0.0, "none")
         for name, pattern in self._patterns:
-            if pattern.search(cleaned):
+            if search(pattern, cleaned) is not None:
                 return Recognition(name, 1.0, "pattern")
         if self._model is None:
             return Recognition(None, 0.0, "none")

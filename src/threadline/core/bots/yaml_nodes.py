@@ -11,12 +11,13 @@ instead of stopping, so one read reports them all and an admin can fix a file in
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml  # type: ignore[import-untyped,unused-ignore]
+
+from threadline.core.bots.patterns import PatternError, compile_pattern, search
 
 STR, INT, FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 BOOL, NULL = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"
@@ -273,12 +274,12 @@ class NodeReader:
             )
             return ""
         try:
-            compiled = re.compile(node.value)
-        except re.error as error:
+            compiled = compile_pattern(node.value)
+        except PatternError as error:
             self.fail(node, path, f"{label} is not a valid regular expression: {error}")
             return ""
         # A pattern is searched for in what people write; one that matches nothing
         # matches everything, which is never what the admin meant.
-        if compiled.search(""):
+        if search(compiled, "") is not None:
             self.fail(node, path, f"{label} matches an empty message, so it matches anything")
         return str(node.value)
