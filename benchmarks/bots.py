@@ -203,6 +203,18 @@ async def measure(args: argparse.Namespace, url: str) -> dict[str, Any]:
             password_time_cost=1,
             password_memory_kib=1024,
         )
+        await tx.write(
+            lambda uow: bot_settings.set_bot(
+                uow,
+                None,
+                bot_inbox.inbox.id,
+                kind=BotKind.BUILTIN,
+                now=now,
+                secrets=Secrets(settings.channel_secrets),
+                flow=demo_flow(shop),
+                secret_name="bench",
+            )
+        )
         server = uvicorn.Server(
             uvicorn.Config(create_app(settings), port=port, log_level="warning")
         )
@@ -210,18 +222,6 @@ async def measure(args: argparse.Namespace, url: str) -> dict[str, Any]:
         while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to await
             await asyncio.sleep(0.02)
         try:
-            await tx.write(
-                lambda uow: bot_settings.set_bot(
-                    uow,
-                    None,
-                    bot_inbox.inbox.id,
-                    kind=BotKind.BUILTIN,
-                    now=now,
-                    secrets=Secrets(settings.channel_secrets),
-                    flow=demo_flow(shop),
-                    secret_name="bench",
-                )
-            )
             async with httpx.AsyncClient(base_url=base, timeout=60) as http:
                 n, c = args.customers, args.concurrency
                 reference = await reference_ingest(http, plain.token, n, c, run)

@@ -85,11 +85,16 @@ class BotWorker(BackgroundWorker):
         self.after_apply = after_apply
         self._wake = asyncio.Event()
         self._engines: dict[tuple[uuid.UUID, datetime], Engine] = {}
+        self._warming: set[asyncio.Task[None]] = set()
 
     def nudge(self) -> None:
         self._wake.set()
 
     async def _run(self) -> None:
+        try:
+            await self.warm()
+        except Exception:
+            log.exception("loading the bots' flows failed; they load on first use")
         while True:
             try:
                 while await self.run_once() >= CONCURRENCY:
@@ -115,6 +120,21 @@ class BotWorker(BackgroundWorker):
             # Quiet: clear out what conversations closed by others left behind.
             await self._tx.write(lambda uow: uow.bots.sweep())
         return len(claimed)
+
+    async def warm(self) -> None:
+        """Every built-in bot's flow loaded and its classifier trained at start-up, so
+        the first customer does not wait for it (the library import alone is a second)."""
+        bots = await self._tx.read(lambda uow: uow.bots.all())
+        for bot in bots:
+            if bot.kind is BotKind.BUILTIN:
+                await self.engine_for(bot)
+
+    def warm_soon(self) -> None:
+        """A flow was set: load and train it now, in the background, not on the next
+        customer's message."""
+        task = asyncio.create_task(self.warm())
+        self._warming.add(task)
+        task.add_done_callback(self._warming.discard)
 
     async def engine_for(self, bot: InboxBot) -> Engine:
         """The inbox's flow, loaded and its classifier trained once per version."""

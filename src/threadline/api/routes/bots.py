@@ -48,6 +48,7 @@ async def put_bot(
             secret_name=body.secret_name,
         )
     )
+    ctx.bots.warm_soon()
     return BotOut.of(bot, flow)
 
 
