@@ -9,10 +9,8 @@ check a real business makes, adapters.bots.signing).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
-import ipaddress
 import json
 import logging
 import re
@@ -21,7 +19,6 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from threadline.adapters.bots.signing import SIGNATURE_HEADER, received_target, verify
+from threadline.adapters.loopback import serve_on_loopback
 from threadline.core.bots.fields import luhn_valid
 
 log = logging.getLogger(__name__)
@@ -181,51 +179,12 @@ def create_shop(
     )
 
 
-def _require_loopback(host: str) -> None:
-    # Without a secret the shop answers anyone: it must not be reachable from elsewhere.
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise ValueError(f"the demo shop only listens on loopback, not {host!r}")
-
-
 @contextlib.asynccontextmanager
 async def serve_app(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """`app` on a loopback port (0: any free one) in the running event loop; yields its
-    base URL."""
-    _require_loopback(host)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            # A request held open (a slow bot in a test) must not hold up the shutdown.
-            timeout_graceful_shutdown=1,
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    if task.done():
-        await task
-        raise RuntimeError(f"could not serve on {host}:{port}")
-    if not server.started:
-        server.should_exit = True
-        await task
-        raise RuntimeError(f"could not serve on {host}:{port} in time")
-    bound = server.servers[0].sockets[0].getsockname()
-    authority = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-    try:
-        yield f"http://{authority}:{bound[1]}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    base URL. Without a secret the shop answers anyone: loopback only."""
+    async with serve_on_loopback(app, "the demo shop", host, port) as url:
+        yield url
 
 
 @contextlib.asynccontextmanager
