@@ -16,6 +16,7 @@ from threadline.cli.bots import bot_command, queue_app
 from threadline.cli.classify import classify
 from threadline.cli.failure import classifier_or_fail, fail, settings_or_fail
 from threadline.cli.running import DatabaseUrl, _url, run_db
+from threadline.cli.wfm import wfm_app
 from threadline.core.agents import AgentStatus, Role
 from threadline.core.errors import DomainError
 from threadline.core.widgets import Widget
@@ -35,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(agent_app, name="agent")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(queue_app, name="queue")
+app.add_typer(wfm_app, name="wfm")
 app.command()(classify)
 inbox_app.command("bot")(bot_command)
 

@@ -1,0 +1,294 @@
+"""`threadline wfm`: capacity math for planners (core.wfm), from the command line.
+
+Each command prints the figures as `name: value` lines, or one JSON object with
+`--json` (the same keys as the library's `as_dict()`, for a notebook or a script).
+Without `--agents` a command finds the staffing that meets the target; with it, it
+gives the figures at that staffing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from threadline.cli.failure import fail
+from threadline.core.errors import InvalidInput
+from threadline.core.wfm.backlog import backlog_staffing, response_window_staffing
+from threadline.core.wfm.blended import compare_dedicated_and_blended
+from threadline.core.wfm.chat import chat_metrics, chat_staffing
+from threadline.core.wfm.erlang import erlang_c_metrics, erlang_c_staffing
+from threadline.core.wfm.erlang_a import erlang_a_metrics, erlang_a_staffing
+
+wfm_app = typer.Typer(
+    help="Workforce planning: Erlang C and A, chat concurrency, async work.",
+    no_args_is_help=True,
+)
+
+Volume = Annotated[float, typer.Option(help="Contacts arriving per interval.")]
+Aht = Annotated[float, typer.Option("--aht", help="Average handle time, seconds.")]
+Interval = Annotated[float, typer.Option(help="The interval's length, seconds.")]
+Target = Annotated[float, typer.Option(help="Service-level target, 0-1 (0.8 = 80 %).")]
+Within = Annotated[float, typer.Option(help="...answered within this many seconds.")]
+Agents = Annotated[
+    int | None, typer.Option(help="Figures at this staffing instead of finding one.")
+]
+MaxOccupancy = Annotated[float, typer.Option(help="Occupancy cap, 0-1.")]
+Shrinkage = Annotated[float, typer.Option(help="Share of paid time not on contacts, 0-1.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _show(compute: Callable[[], Any], as_json: bool) -> None:
+    try:
+        result = compute()
+    except InvalidInput as exc:
+        raise fail(exc.message) from None
+    row = result.as_dict()
+    if as_json:
+        typer.echo(json.dumps(_plain(row), indent=2, allow_nan=False))
+        return
+    for name, value in row.items():
+        typer.echo(f"{name}: {_format(value)}")
+
+
+def _plain(value: Any) -> Any:
+    """JSON has no infinity: an unbounded wait is null."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_format(v)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if math.isfinite(value) else "unbounded"
+    return str(value)
+
+
+@wfm_app.command("erlang-c")
+def erlang_c(
+    volume: Volume,
+    aht: Aht,
+    target: Target = 0.8,
+    within: Within = 20.0,
+    interval: Interval = 1800.0,
+    agents: Agents = None,
+    max_occupancy: MaxOccupancy = 1.0,
+    shrinkage: Shrinkage = 0.0,
+    as_json: AsJson = False,
+) -> None:
+    """Queue with no abandonment (M/M/n): agents for a service level, or its figures."""
+    if agents is not None:
+        _show(
+            lambda: erlang_c_metrics(
+                volume=volume,
+                aht_seconds=aht,
+                agents=agents,
+                target_seconds=within,
+                interval_seconds=interval,
+            ),
+            as_json,
+        )
+        return
+    _show(
+        lambda: erlang_c_staffing(
+            volume=volume,
+            aht_seconds=aht,
+            target_level=target,
+            target_seconds=within,
+            interval_seconds=interval,
+            max_occupancy=max_occupancy,
+            shrinkage=shrinkage,
+        ),
+        as_json,
+    )
+
+
+@wfm_app.command("erlang-a")
+def erlang_a(
+    volume: Volume,
+    aht: Aht,
+    patience: Annotated[float, typer.Option(help="Customers' mean patience, seconds.")],
+    target: Target = 0.8,
+    within: Within = 20.0,
+    max_abandon: Annotated[
+        float | None, typer.Option(help="Abandonment cap, 0-1 (none by default).")
+    ] = None,
+    interval: Interval = 1800.0,
+    agents: Agents = None,
+    max_occupancy: MaxOccupancy = 1.0,
+    shrinkage: Shrinkage = 0.0,
+    as_json: AsJson = False,
+) -> None:
+    """Queue with impatient customers (M/M/n+M): abandonment counted as a miss."""
+    if agents is not None:
+        _show(
+            lambda: erlang_a_metrics(
+                volume=volume,
+                aht_seconds=aht,
+                patience_seconds=patience,
+                agents=agents,
+                target_seconds=within,
+                interval_seconds=interval,
+            ),
+            as_json,
+        )
+        return
+    _show(
+        lambda: erlang_a_staffing(
+            volume=volume,
+            aht_seconds=aht,
+            patience_seconds=patience,
+            target_level=target,
+            target_seconds=within,
+            max_abandon=max_abandon,
+            interval_seconds=interval,
+            max_occupancy=max_occupancy,
+            shrinkage=shrinkage,
+        ),
+        as_json,
+    )
+
+
+def _curve(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise fail(
+            f"--aht takes seconds per concurrency level, e.g. 300,360,450 (got {text!r})"
+        ) from None
+
+
+@wfm_app.command("chat")
+def chat(
+    volume: Volume,
+    aht: Annotated[
+        str,
+        typer.Option(
+            "--aht",
+            help="Handle time (s) when an agent holds 1, 2, 3… conversations: 300,360,450",
+        ),
+    ],
+    target: Target = 0.8,
+    within: Within = 60.0,
+    interval: Interval = 1800.0,
+    agents: Agents = None,
+    max_occupancy: MaxOccupancy = 1.0,
+    shrinkage: Shrinkage = 0.0,
+    as_json: AsJson = False,
+) -> None:
+    """Live chat and messaging with concurrency: agents, achieved concurrency, SL."""
+    curve = _curve(aht)
+    if agents is not None:
+        _show(
+            lambda: chat_metrics(
+                volume=volume,
+                aht_by_concurrency=curve,
+                agents=agents,
+                target_seconds=within,
+                interval_seconds=interval,
+            ),
+            as_json,
+        )
+        return
+    _show(
+        lambda: chat_staffing(
+            volume=volume,
+            aht_by_concurrency=curve,
+            target_level=target,
+            target_seconds=within,
+            interval_seconds=interval,
+            shrinkage=shrinkage,
+            max_occupancy=max_occupancy,
+        ),
+        as_json,
+    )
+
+
+@wfm_app.command("async")
+def async_work(
+    aht: Aht,
+    volume: Annotated[
+        float | None, typer.Option(help="Messages arriving per interval (a response window).")
+    ] = None,
+    target: Target = 0.9,
+    window: Annotated[
+        float | None, typer.Option(help="...answered within this many seconds (3600 = 1 h).")
+    ] = None,
+    backlog: Annotated[
+        float | None, typer.Option(help="Items already waiting (a backlog with a due time).")
+    ] = None,
+    due: Annotated[float | None, typer.Option(help="Working seconds to clear the backlog.")] = None,
+    interval: Interval = 1800.0,
+    max_occupancy: MaxOccupancy = 0.85,
+    shrinkage: Shrinkage = 0.0,
+    as_json: AsJson = False,
+) -> None:
+    """Asynchronous work: a response window (--volume --window) or a backlog (--backlog --due)."""
+    if (volume is None) == (backlog is None):
+        raise fail("give --volume with --window, or --backlog with --due")
+    if volume is not None:
+        if window is None:
+            raise fail("--volume needs --window (seconds within which messages are answered)")
+        _show(
+            lambda: response_window_staffing(
+                volume=volume,
+                aht_seconds=aht,
+                target_level=target,
+                window_seconds=window,
+                interval_seconds=interval,
+                max_occupancy=max_occupancy,
+                shrinkage=shrinkage,
+            ),
+            as_json,
+        )
+        return
+    if due is None:
+        raise fail("--backlog needs --due (working seconds to clear it)")
+    assert backlog is not None
+    _show(
+        lambda: backlog_staffing(
+            items=backlog,
+            aht_seconds=aht,
+            due_seconds=due,
+            max_occupancy=max_occupancy,
+            shrinkage=shrinkage,
+        ),
+        as_json,
+    )
+
+
+@wfm_app.command("blend")
+def blend(
+    volume: Volume,
+    aht: Aht,
+    deferred: Annotated[float, typer.Option(help="Deferrable items per interval.")],
+    deferred_aht: Annotated[float, typer.Option(help="Their handle time, seconds.")],
+    target: Target = 0.8,
+    within: Within = 20.0,
+    interval: Interval = 1800.0,
+    max_occupancy: MaxOccupancy = 0.85,
+    shrinkage: Shrinkage = 0.0,
+    as_json: AsJson = False,
+) -> None:
+    """Dedicated teams against one blended team for live contacts plus deferrable work."""
+    _show(
+        lambda: compare_dedicated_and_blended(
+            live_volume=volume,
+            live_aht_seconds=aht,
+            live_target_level=target,
+            live_target_seconds=within,
+            deferred_items=deferred,
+            deferred_aht_seconds=deferred_aht,
+            interval_seconds=interval,
+            max_occupancy=max_occupancy,
+            shrinkage=shrinkage,
+        ),
+        as_json,
+    )

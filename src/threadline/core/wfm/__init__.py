@@ -1,0 +1,1 @@
+"""Workforce planning: capacity math for voice, chat and asynchronous work."""
