@@ -24,7 +24,6 @@ from threadline.core.errors import InvalidInput
 from threadline.core.wfm.erlang import erlang_c_metrics
 from threadline.core.wfm.erlang_a import (
     ErlangA,
-    ErlangAStaffing,
     erlang_a_metrics,
     erlang_a_staffing,
 )
@@ -299,7 +298,7 @@ def test_results_are_plain_data_for_dataframes() -> None:
                          "probability_abandon", "service_level", "asa_seconds",
                          "mean_wait_seconds", "occupancy"]  # fmt: skip
     assert all(type(v) in (int, float) for v in row.values())
-    assert isinstance(s, ErlangAStaffing)
+    assert isinstance(s.metrics, ErlangA)
 
 
 # -- refused inputs ---------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from scipy.special import logsumexp  # type: ignore[import-untyped,unused-ignore
 from threadline.core.errors import InvalidInput
 from threadline.core.wfm.erlang import (
     DEFAULT_INTERVAL_SECONDS,
+    Staffing,
     check_agents,
     check_non_negative,
     check_occupancy_cap,
@@ -84,23 +85,8 @@ class ChatMetrics:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class ChatStaffing:
-    """The smallest staffing meeting the targets.
-
-    agents: needed at their desks; scheduled: to schedule so that `agents` remain after
-    shrinkage; metrics: the chat figures at `agents`.
-    """
-
-    agents: int
-    scheduled: int
-    metrics: ChatMetrics
-
-    def as_dict(self) -> dict[str, Any]:
-        """One flat row: the staffing, then the figures at that staffing."""
-        figures = self.metrics.as_dict()
-        del figures["agents"]
-        return {"agents": self.agents, "scheduled": self.scheduled, **figures}
+# The smallest staffing meeting the targets under this model (core.wfm.erlang.Staffing).
+ChatStaffing = Staffing[ChatMetrics]
 
 
 def chat_metrics(

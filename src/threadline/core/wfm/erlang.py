@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from numbers import Integral
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from threadline.core.errors import InvalidInput
 
@@ -213,17 +213,24 @@ def erlang_c_metrics(
 # -- staffing ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Staffing:
-    """The smallest staffing meeting the targets.
+class Figures(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
 
-    agents: needed on the phones; scheduled: to schedule so that `agents` remain after
-    shrinkage, ceil(agents / (1 - shrinkage)); metrics: the Erlang C figures at `agents`.
+
+M = TypeVar("M", bound=Figures)
+
+
+@dataclass(frozen=True)
+class Staffing(Generic[M]):
+    """The smallest staffing meeting the targets, whichever model found it.
+
+    agents: needed on contacts; scheduled: to schedule so that `agents` remain after
+    shrinkage, ceil(agents / (1 - shrinkage)); metrics: the model's figures at `agents`.
     """
 
     agents: int
     scheduled: int
-    metrics: ErlangC
+    metrics: M
 
     def as_dict(self) -> dict[str, Any]:
         """One flat row: the staffing, then the figures at that staffing."""
@@ -241,7 +248,7 @@ def erlang_c_staffing(
     interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
     max_occupancy: float = 1.0,
     shrinkage: float = 0.0,
-) -> Staffing:
+) -> Staffing[ErlangC]:
     """The fewest agents n > a whose service level within `target_seconds` reaches
     `target_level` and whose occupancy a / n stays at or under `max_occupancy`.
 

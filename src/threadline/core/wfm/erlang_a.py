@@ -39,6 +39,7 @@ from scipy.special import betainc, logsumexp  # type: ignore[import-untyped,unus
 from threadline.core.errors import InvalidInput
 from threadline.core.wfm.erlang import (
     DEFAULT_INTERVAL_SECONDS,
+    Staffing,
     _erlang_b,
     check_agents,
     check_non_negative,
@@ -192,23 +193,8 @@ def erlang_a_metrics(
     return _metrics(n, a, aht / patience, aht, target)
 
 
-@dataclass(frozen=True)
-class ErlangAStaffing:
-    """The smallest staffing meeting the targets under Erlang A.
-
-    agents: needed on the phones; scheduled: ceil(agents / (1 - shrinkage));
-    metrics: the Erlang A figures at `agents`.
-    """
-
-    agents: int
-    scheduled: int
-    metrics: ErlangA
-
-    def as_dict(self) -> dict[str, Any]:
-        """One flat row: the staffing, then the figures at that staffing."""
-        figures = self.metrics.as_dict()
-        del figures["agents"]
-        return {"agents": self.agents, "scheduled": self.scheduled, **figures}
+# The smallest staffing meeting the targets under this model (core.wfm.erlang.Staffing).
+ErlangAStaffing = Staffing[ErlangA]
 
 
 def erlang_a_staffing(
