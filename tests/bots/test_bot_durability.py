@@ -4,6 +4,7 @@ runs out, and a restart picks up a customer message the bot had not answered."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from tests.support.bots import (
     SECRETS,
@@ -62,3 +63,29 @@ async def test_a_restart_answers_what_the_bot_had_not(database_url: str, clock: 
         heard = await Customer(again, "dana").reads()
         assert any(HOURS in t for t in heard)
         assert heard[-1] == "Is there anything else I can help you with?"
+
+
+async def test_a_bots_row_goes_when_someone_else_closes_the_conversation(
+    database_url: str, clock: FakeClock
+) -> None:
+    async with bare_world(database_url, clock) as world:
+        await world.use_flow(demo_flow("http://127.0.0.1:9"))
+        dana = world.customer("dana")
+        await dana.says("hi")
+        conversation_id = dana.conversation_id or ""
+        closed = await world.live.http.post(
+            f"/api/v1/conversations/{conversation_id}/close", headers=world.admin.headers
+        )
+        assert closed.status_code == 200, closed.text
+
+        async def row() -> object:
+            return await world.live.tx.read(
+                lambda uow: uow.bots.session(uuid.UUID(conversation_id))
+            )
+
+        clock.advance(61)  # the worker looks for leftovers once a minute
+        for _ in range(100):
+            if await row() is None:
+                break
+            await asyncio.sleep(0.02)
+        assert await row() is None

@@ -53,6 +53,9 @@ CONCURRENCY = 16
 MAX_ATTEMPTS = 3
 # A failed turn's next try: soon, since a customer waits, but not in a tight loop.
 RETRY_AFTER = timedelta(seconds=5)
+# How often leftover rows are looked for: they hold nothing anyone waits on, only a
+# secure answer that should not linger, so a minute is soon enough and cheap.
+SWEEP_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class BotWorker(BackgroundWorker):
         self._wake = asyncio.Event()
         self._engines: dict[tuple[uuid.UUID, datetime], Engine] = {}
         self._warming: set[asyncio.Task[None]] = set()
+        self._swept_at: datetime | None = None
 
     def nudge(self) -> None:
         self._wake.set()
@@ -114,12 +118,22 @@ class BotWorker(BackgroundWorker):
             await uow.bots.lease(ids, until)
             return ids
 
+        # A read first: an idle worker must not take SQLite's one write lock every tick.
+        if not await self._tx.read(lambda uow: uow.bots.claimable(now, 1, lock=False)):
+            await self._sweep(now)
+            return 0
         claimed = await self._tx.write(claim)
         await asyncio.gather(*(self._turn(cid) for cid in claimed))
-        if not claimed:
-            # Quiet: clear out what conversations closed by others left behind.
-            await self._tx.write(lambda uow: uow.bots.sweep())
         return len(claimed)
+
+    async def _sweep(self, now: datetime) -> None:
+        """Clear out, now and then, the rows of conversations others closed while the
+        bot had them (a supervisor, a timer, an opt-out), with any secure answer."""
+        if self._swept_at is not None and now - self._swept_at < SWEEP_EVERY:
+            return
+        self._swept_at = now
+        if await self._tx.read(lambda uow: uow.bots.sweepable()):
+            await self._tx.write(lambda uow: uow.bots.sweep())
 
     async def warm(self) -> None:
         """Every built-in bot's flow loaded and its classifier trained at start-up, so

@@ -212,6 +212,13 @@ class BotRepository:
         it in confidence."""
         await self._conn.execute(cb.delete().where(cb.c.conversation_id == conversation_id))
 
+    async def sweepable(self) -> bool:
+        gone = sa.select(conversations.c.id).where(
+            conversations.c.state != str(ConversationState.BOT)
+        )
+        query = sa.select(cb.c.conversation_id).where(cb.c.conversation_id.in_(gone)).limit(1)
+        return (await self._conn.execute(query)).first() is not None
+
     async def sweep(self) -> int:
         """Rows of conversations the bot no longer has (closed by a supervisor, a timer,
         an opt-out): gone, with any secure answer they held."""
@@ -227,9 +234,10 @@ class BotRepository:
             cb.update().where(cb.c.conversation_id == conversation_id).values(lease_until=until)
         )
 
-    async def claimable(self, now: datetime, limit: int) -> list[uuid.UUID]:
+    async def claimable(self, now: datetime, limit: int, *, lock: bool = True) -> list[uuid.UUID]:
         """Conversations with work for the bot and no live lease, oldest first, locked
-        (SKIP LOCKED: several workers claim side by side)."""
+        (SKIP LOCKED: several workers claim side by side) unless `lock` is False (a
+        look before claiming)."""
         free = cb.c.lease_until.is_(None) | (cb.c.lease_until <= now)
         query = (
             sa.select(cb.c.conversation_id)
@@ -237,7 +245,7 @@ class BotRepository:
             .order_by(cb.c.updated_at)
             .limit(limit)
         )
-        if self._lock_rows:
+        if self._lock_rows and lock:
             query = query.with_for_update(skip_locked=True)
         return [r.conversation_id for r in await self._conn.execute(query)]
 
