@@ -37,6 +37,7 @@ from threadline.core.widgets import (
     identity_from_claims,
     is_app_key,
 )
+from threadline.service import inboxes
 from threadline.service.unit_of_work import UnitOfWork
 from threadline.service.visitors import settled_customer, signed_customer
 
@@ -140,9 +141,7 @@ def _checked(wanted: Signing, secrets: Secrets) -> Signing:
 
 
 async def _app_inbox(uow: UnitOfWork, inbox_id: uuid.UUID) -> None:
-    inbox = await uow.access.get_inbox(inbox_id)
-    if inbox is None:
-        raise NotFound("no such inbox", inbox_id=str(inbox_id))
+    inbox = await inboxes.existing(uow, inbox_id)
     if inbox.channel != CHANNEL:
         raise InvalidInput(
             f"in-app chat belongs to an app inbox; this one is {inbox.channel!r}",

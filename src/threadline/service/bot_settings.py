@@ -21,8 +21,7 @@ from threadline.core.conversations import Conversation, ConversationState
 from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.events import Event, EventType, actor_agent
 from threadline.core.handoff import Handoff
-from threadline.core.inboxes import Inbox
-from threadline.service import bot_turns
+from threadline.service import bot_turns, inboxes
 from threadline.service.conversations import visible
 from threadline.service.routing import release_and_route
 from threadline.service.unit_of_work import UnitOfWork
@@ -30,13 +29,6 @@ from threadline.service.unit_of_work import UnitOfWork
 # A flow is written by people; this is far beyond any real one and keeps a mistaken
 # upload (a log file) out of the database.
 MAX_FLOW_BYTES = 256 * 1024
-
-
-async def _inbox(uow: UnitOfWork, inbox_id: uuid.UUID) -> Inbox:
-    inbox = await uow.access.get_inbox(inbox_id)
-    if inbox is None:
-        raise NotFound("no such inbox", inbox_id=str(inbox_id))
-    return inbox
 
 
 def _check_secret(secrets: Secrets, name: str | None, needed: bool) -> None:
@@ -72,7 +64,7 @@ async def set_bot(
     loaded (every mistake reported with its line) before anything is stored."""
     if actor is not None:
         require_role(actor, Role.ADMIN)
-    inbox = await _inbox(uow, inbox_id)
+    inbox = await inboxes.existing(uow, inbox_id)
     loaded: Flow | None = None
     if kind is BotKind.BUILTIN:
         if flow is None or url is not None or timeout_seconds is not None:
@@ -122,7 +114,7 @@ async def set_bot(
 
 async def get_bot(uow: UnitOfWork, actor: Principal, inbox_id: uuid.UUID) -> InboxBot:
     require_role(actor, Role.ADMIN, Role.SUPERVISOR)
-    await _inbox(uow, inbox_id)
+    await inboxes.existing(uow, inbox_id)
     bot = await uow.bots.for_inbox(inbox_id)
     if bot is None:
         raise NotFound("this inbox has no bot: PUT one", inbox_id=str(inbox_id))
@@ -135,7 +127,7 @@ async def remove_bot(
     """No bot any more: conversations it had go to the queue. Returns how many."""
     if actor is not None:
         require_role(actor, Role.ADMIN)
-    await _inbox(uow, inbox_id)
+    await inboxes.existing(uow, inbox_id)
     bot = await uow.bots.for_inbox(inbox_id)
     if bot is None:
         raise NotFound("this inbox has no bot", inbox_id=str(inbox_id))

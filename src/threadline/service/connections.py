@@ -21,8 +21,8 @@ from threadline.core.agents import Role
 from threadline.core.consent import KeywordReplies
 from threadline.core.errors import Conflict, InvalidInput, NotFound
 from threadline.core.events import Event, EventType, actor_agent
-from threadline.core.inboxes import Inbox
 from threadline.core.rich import placeholders, render_template
+from threadline.service import inboxes
 from threadline.service.unit_of_work import UnitOfWork
 
 _SECRET_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -30,16 +30,9 @@ _TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 _OPTIONS = frozenset({"templates", "keyword_replies", "messaging_service_sid"})
 
 
-async def _inbox(uow: UnitOfWork, inbox_id: uuid.UUID) -> Inbox:
-    inbox = await uow.access.get_inbox(inbox_id)
-    if inbox is None:
-        raise NotFound("no such inbox", inbox_id=str(inbox_id))
-    return inbox
-
-
 async def get(uow: UnitOfWork, actor: Principal, inbox_id: uuid.UUID) -> Connection:
     require_role(actor, Role.ADMIN, Role.SUPERVISOR)
-    await _inbox(uow, inbox_id)
+    await inboxes.existing(uow, inbox_id)
     conn = await uow.connections.for_inbox(inbox_id)
     if conn is None:
         raise NotFound("this inbox has no provider connection: PUT one", inbox_id=str(inbox_id))
@@ -57,7 +50,7 @@ async def connect(
     """Create or replace an inbox's connection. `actor` None: the command line."""
     if actor is not None:
         require_role(actor, Role.ADMIN)
-    inbox = await _inbox(uow, inbox_id)
+    inbox = await inboxes.existing(uow, inbox_id)
     prov = provider(wanted.provider)
     if prov.channel != inbox.channel:
         raise InvalidInput(
@@ -107,7 +100,7 @@ async def connect(
 
 async def disconnect(uow: UnitOfWork, actor: Principal, inbox_id: uuid.UUID, now: datetime) -> None:
     require_role(actor, Role.ADMIN)
-    await _inbox(uow, inbox_id)
+    await inboxes.existing(uow, inbox_id)
     if not await uow.connections.remove(inbox_id):
         raise NotFound("this inbox has no provider connection", inbox_id=str(inbox_id))
     uow.record(

@@ -57,11 +57,17 @@ async def list_all(uow: UnitOfWork, actor: Principal) -> list[Inbox]:
     return await uow.access.list_inboxes()
 
 
-async def rotate_token(uow: UnitOfWork, actor: Principal, inbox_id: uuid.UUID) -> InboxWithToken:
-    require_role(actor, Role.ADMIN)
+async def existing(uow: UnitOfWork, inbox_id: uuid.UUID) -> Inbox:
+    """The inbox, or 404 naming it."""
     inbox = await uow.access.get_inbox(inbox_id)
     if inbox is None:
         raise NotFound("no such inbox", inbox_id=str(inbox_id))
+    return inbox
+
+
+async def rotate_token(uow: UnitOfWork, actor: Principal, inbox_id: uuid.UUID) -> InboxWithToken:
+    require_role(actor, Role.ADMIN)
+    inbox = await existing(uow, inbox_id)
     token = new_token("inbox")
     await uow.access.rotate_inbox_token(inbox.id, token_hash(token))
     return InboxWithToken(inbox, token)

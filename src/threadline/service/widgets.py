@@ -13,6 +13,7 @@ from threadline.core.errors import InvalidInput, NotFound
 from threadline.core.events import Event, EventType, actor_agent
 from threadline.core.inboxes import Inbox
 from threadline.core.widgets import Widget, WidgetLook, validate_look, validate_origins
+from threadline.service import inboxes
 from threadline.service.unit_of_work import UnitOfWork
 
 # Channels whose customers chat through the widget.
@@ -20,9 +21,7 @@ WIDGET_CHANNELS = frozenset({"web"})
 
 
 async def _web_inbox(uow: UnitOfWork, inbox_id: uuid.UUID) -> Inbox:
-    inbox = await uow.access.get_inbox(inbox_id)
-    if inbox is None:
-        raise NotFound("no such inbox", inbox_id=str(inbox_id))
+    inbox = await inboxes.existing(uow, inbox_id)
     if inbox.channel not in WIDGET_CHANNELS:
         raise InvalidInput(
             f"a widget belongs to a web inbox; this one is {inbox.channel!r}", field="inbox_id"
