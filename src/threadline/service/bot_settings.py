@@ -3,6 +3,7 @@ conversation to the bot for a routine (agents)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -47,6 +48,19 @@ def _check_secret(secrets: Secrets, name: str | None, needed: bool) -> None:
         )
 
 
+# Flows by their text: every GET of a bot, every desk opening a conversation and every
+# routine read the routines of a flow that changes rarely; parsing 256 KiB of YAML each
+# time is work nobody needs. Enough entries for the inboxes of a large center.
+@functools.lru_cache(maxsize=128)
+def _parsed(text: str) -> Flow:
+    return load_flow(text)
+
+
+def flow_of(bot: InboxBot) -> Flow | None:
+    """The built-in bot's flow, parsed once per version of its text."""
+    return _parsed(bot.flow) if bot.flow is not None else None
+
+
 async def set_bot(
     uow: UnitOfWork,
     actor: Principal | None,
@@ -71,7 +85,7 @@ async def set_bot(
             raise InvalidInput("a built-in bot takes a flow (YAML), not a url", field="flow")
         if len(flow.encode()) > MAX_FLOW_BYTES:
             raise InvalidInput(f"a flow is at most {MAX_FLOW_BYTES // 1024} KiB", field="flow")
-        loaded = load_flow(flow)
+        loaded = _parsed(flow)
         # Requests to the business's systems are signed, so they can refuse anyone else.
         calls = loaded.code_delivery is not None or any(
             isinstance(step, Lookup)
@@ -217,8 +231,9 @@ async def hand_to_bot(
         raise Conflict("this conversation's inbox has no bot", code="no_bot")
     secure_kind = None
     if bot.kind is BotKind.BUILTIN:
-        assert bot.flow is not None
-        routines = load_flow(bot.flow).routines
+        flow = flow_of(bot)
+        assert flow is not None
+        routines = flow.routines
         if routine not in routines:
             known = ", ".join(sorted(routines)) or "none"
             raise InvalidInput(

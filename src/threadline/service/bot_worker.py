@@ -27,7 +27,6 @@ from threadline.adapters.worker import BackgroundWorker
 from threadline.core.bots.config import SECRET_PART, BotKind, InboxBot
 from threadline.core.bots.engine import CODE_DIGITS, Call, CallResult, Context, Engine, Progress
 from threadline.core.bots.intents import Recognizer
-from threadline.core.bots.load import load_flow
 from threadline.core.bots.outcome import BotAnswer, HandoffReason, HandTo, Reply
 from threadline.core.bots.protocol import (
     ExternalBotConfig,
@@ -40,6 +39,7 @@ from threadline.core.bots.state import BotState
 from threadline.core.classify import Classifier
 from threadline.core.verification import Verification
 from threadline.service import bot_turns
+from threadline.service.bot_settings import flow_of
 from threadline.service.bot_turns import Job, Outcome
 from threadline.service.unit_of_work import Transactor, UnitOfWork
 
@@ -155,8 +155,8 @@ class BotWorker(BackgroundWorker):
         key = (bot.inbox_id, bot.updated_at)
         engine = self._engines.get(key)
         if engine is None:
-            assert bot.flow is not None
-            flow = load_flow(bot.flow)
+            flow = flow_of(bot)
+            assert flow is not None
             # Training takes tens of milliseconds: off the event loop.
             recognizer = await asyncio.to_thread(
                 Recognizer.train, flow.intents, threshold=flow.threshold, language=flow.language

@@ -21,7 +21,6 @@ from threadline.api.schemas import ConversationOut
 from threadline.api.security import Ctx, CurrentPrincipal
 from threadline.core.bots.config import BotKind
 from threadline.core.bots.hours import is_open, next_open
-from threadline.core.bots.load import load_flow
 from threadline.core.errors import InvalidInput
 from threadline.service import bot_settings, reports
 
@@ -55,7 +54,7 @@ async def put_bot(
 @router.get("/inboxes/{inbox_id}/bot", response_model=BotOut)
 async def get_bot(inbox_id: uuid.UUID, ctx: Ctx, principal: CurrentPrincipal) -> BotOut:
     bot = await ctx.tx.read(lambda uow: bot_settings.get_bot(uow, principal, inbox_id))
-    return BotOut.of(bot, load_flow(bot.flow) if bot.flow else None)
+    return BotOut.of(bot, bot_settings.flow_of(bot))
 
 
 @router.delete("/inboxes/{inbox_id}/bot", status_code=204, response_class=Response)
@@ -101,7 +100,7 @@ async def conversation_bot(
     bot = await ctx.tx.read(lambda uow: bot_settings.bot_of(uow, principal, conversation_id))
     if bot is None:
         return ConversationBotOut(bot=None, kind=None, routines=[])
-    flow = load_flow(bot.flow) if bot.flow else None
+    flow = bot_settings.flow_of(bot)
     return ConversationBotOut(
         bot=bot.name, kind=str(bot.kind), routines=sorted(flow.routines) if flow else []
     )
