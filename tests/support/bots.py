@@ -9,24 +9,17 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from importlib import resources
 from typing import Any
 
 from tests.support.clock import FakeClock
 from tests.support.live import AgentHandle, InboxHandle, Live, serve
 from threadline.bots.shop import serve_shop
 from threadline.core.agents import Role
+from threadline.demo_bots import demo_flow
 from threadline.service.unit_of_work import UnitOfWork
 
 BOT_KEY = "bot-key-for-tests-only"
 SECRETS = {"ACME_BOT_KEY": BOT_KEY}
-DEMO_SHOP = "http://127.0.0.1:8765"
-
-
-def demo_flow(shop_url: str) -> str:
-    """The shipped demo flow, its lookups pointed at `shop_url`."""
-    text = resources.files("threadline.bots").joinpath("demo_flow.yaml").read_text()
-    return text.replace(DEMO_SHOP, shop_url)
 
 
 @dataclass
