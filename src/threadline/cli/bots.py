@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from threadline.adapters.providers.base import Secrets
+from threadline.api.context import system_clock
 from threadline.cli.failure import fail, settings_or_fail
 from threadline.cli.running import DatabaseUrl, _url, run_db
 from threadline.core.bots.config import BotKind, InboxBot
@@ -19,10 +19,6 @@ from threadline.service import bot_settings
 from threadline.service.unit_of_work import Transactor, UnitOfWork
 
 queue_app = typer.Typer(help="Queues (where conversations wait for agents).", no_args_is_help=True)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def bot_command(
@@ -61,13 +57,13 @@ def bot_command(
                 raise DomainError(f"no inbox named {name!r}")
             inbox_id = found[name].id
             if remove:
-                return await bot_settings.remove_bot(uow, None, inbox_id, _now())
+                return await bot_settings.remove_bot(uow, None, inbox_id, system_clock())
             return await bot_settings.set_bot(
                 uow,
                 None,
                 inbox_id,
                 kind=BotKind.BUILTIN if text is not None else BotKind.EXTERNAL,
-                now=_now(),
+                now=system_clock(),
                 secrets=secrets,
                 flow=text,
                 url=external,
@@ -120,7 +116,7 @@ def queue_hours(
                 if not await uow.bots.remove_hours(queue):
                     raise DomainError(f"queue {queue!r} has no business hours")
             else:
-                await bot_settings.set_hours(uow, None, queue, data, _now())
+                await bot_settings.set_hours(uow, None, queue, data, system_clock())
 
         await tx.write(use_case)
 
