@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from threadline.adapters.providers.base import Secrets
-from threadline.api.context import system_clock
 from threadline.cli.failure import fail, settings_or_fail
 from threadline.cli.running import DatabaseUrl, _url, run_db
 from threadline.core.bots.config import BotKind, InboxBot
 from threadline.core.bots.flow import Flow
 from threadline.core.errors import DomainError
-from threadline.service import bot_settings
 from threadline.service.unit_of_work import Transactor, UnitOfWork
+
+
+def system_clock() -> datetime:
+    # The API's clock, imported late as the other commands do: importing the API at
+    # start would cost every command its framework's second of imports.
+    from threadline.api.context import system_clock as clock
+
+    return clock()
+
 
 queue_app = typer.Typer(help="Queues (where conversations wait for agents).", no_args_is_help=True)
 
@@ -40,6 +48,8 @@ def bot_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Give an inbox a bot: the built-in virtual agent with a flow, or your own bot."""
+    from threadline.service import bot_settings  # imported late: see cli.wfm
+
     if sum((flow is not None, external is not None, remove)) != 1:
         raise fail("give exactly one of --flow, --external and --remove")
     text = None
@@ -99,6 +109,8 @@ def queue_hours(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Set when a queue's humans are in; outside them bots take requests down."""
+    from threadline.service import bot_settings  # imported late: see cli.wfm
+
     if (file is None) == (not clear):
         raise fail("give exactly one of --file and --clear")
     data = None

@@ -2,6 +2,8 @@
 
 Each command prints the figures as `name: value` lines, or one JSON object with
 `--json` (the same keys as the library's `as_dict()`, for a notebook or a script).
+The library (and SciPy under it) is imported by the command that needs it, so the
+other `threadline` commands do not pay for it at start.
 Without `--agents` a command finds the staffing that meets the target; with it, it
 gives the figures at that staffing.
 """
@@ -17,11 +19,6 @@ import typer
 
 from threadline.cli.failure import fail
 from threadline.core.errors import InvalidInput
-from threadline.core.wfm.backlog import backlog_staffing, response_window_staffing
-from threadline.core.wfm.blended import compare_dedicated_and_blended
-from threadline.core.wfm.chat import chat_metrics, chat_staffing
-from threadline.core.wfm.erlang import erlang_c_metrics, erlang_c_staffing
-from threadline.core.wfm.erlang_a import erlang_a_metrics, erlang_a_staffing
 
 wfm_app = typer.Typer(
     help="Workforce planning: Erlang C and A, chat concurrency, async work.",
@@ -84,6 +81,8 @@ def erlang_c(
     as_json: AsJson = False,
 ) -> None:
     """Queue with no abandonment (M/M/n): agents for a service level, or its figures."""
+    from threadline.core.wfm.erlang import erlang_c_metrics, erlang_c_staffing
+
     if agents is not None:
         _show(
             lambda: erlang_c_metrics(
@@ -127,6 +126,8 @@ def erlang_a(
     as_json: AsJson = False,
 ) -> None:
     """Queue with impatient customers (M/M/n+M): abandonment counted as a miss."""
+    from threadline.core.wfm.erlang_a import erlang_a_metrics, erlang_a_staffing
+
     if agents is not None:
         _show(
             lambda: erlang_a_metrics(
@@ -184,6 +185,8 @@ def chat(
     as_json: AsJson = False,
 ) -> None:
     """Live chat and messaging with concurrency: agents, achieved concurrency, SL."""
+    from threadline.core.wfm.chat import chat_metrics, chat_staffing
+
     curve = _curve(aht)
     if agents is not None:
         _show(
@@ -231,6 +234,8 @@ def async_work(
     as_json: AsJson = False,
 ) -> None:
     """Asynchronous work: a response window (--volume --window) or a backlog (--backlog --due)."""
+    from threadline.core.wfm.backlog import backlog_staffing, response_window_staffing
+
     if (volume is None) == (backlog is None):
         raise fail("give --volume with --window, or --backlog with --due")
     if volume is not None:
@@ -278,6 +283,8 @@ def blend(
     as_json: AsJson = False,
 ) -> None:
     """Dedicated teams against one blended team for live contacts plus deferrable work."""
+    from threadline.core.wfm.blended import compare_dedicated_and_blended
+
     _show(
         lambda: compare_dedicated_and_blended(
             live_volume=volume,
