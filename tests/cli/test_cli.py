@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.live import free_port
+
 THREADLINE = str(Path(sys.executable).with_name("threadline"))
 
 
@@ -142,14 +144,6 @@ def wait_for_health(base: str, proc: subprocess.Popen[str]) -> None:
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError("the service did not become healthy")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_serve_runs_the_service_that_cli_created_agents_and_inboxes_use(database_url: str) -> None:

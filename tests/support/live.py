@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
+import random
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -225,10 +227,44 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Why below the ephemeral range: a port the kernel hands out for `bind(0)` can be
+# handed out again as the *source* port of any outgoing connection before the server
+# binds it (CI saw uvicorn fail with EADDRINUSE on a port its own client was using).
+# The kernel never picks a source port below the range, and each xdist worker takes
+# its own slice of it so two workers never race for one port.
+_SLICE = 200
+_BASE = 10_000
+
+
+def _worker_ports() -> itertools.cycle[int]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) if worker.isdigit() else 0
+    start = _BASE + (index * _SLICE) % max(_ephemeral_low() - _BASE - _SLICE, _SLICE)
+    offset = random.randrange(_SLICE)  # a rerun does not meet the last run's TIME_WAITs
+    ports = list(range(start, start + _SLICE))
+    return itertools.cycle(ports[offset:] + ports[:offset])
+
+
+_ports = _worker_ports()
+
+
 def free_port() -> int:
     """A loopback port nothing listens on now, for a server whose URL must be known
-    before it starts (providers' webhooks are addressed to it)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    before it starts (providers' webhooks are addressed to it, a restart reuses it)."""
+    for _ in range(_SLICE):
+        port = next(_ports)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in this worker's slice")
