@@ -11,11 +11,16 @@ import shutil
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.support import databases
 
 CHROMIUM = os.environ.get("THREADLINE_TEST_CHROMIUM", "/usr/bin/chromium")
+
+# Why 10 s and not Playwright's 5: on CI's two cores a page waits on a test server that
+# shares them with another xdist worker, a browser and SQLite's one writer; a desk that
+# is merely slow there is not the failure these tests look for.
+expect.set_options(timeout=10_000)
 
 
 @pytest.fixture

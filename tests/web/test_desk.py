@@ -255,6 +255,36 @@ async def test_draft_stays_with_its_conversation(live: Live, page: Page) -> None
     await expect(reply).to_have_value("Something else for C2")
 
 
+async def test_a_slow_open_never_shows_the_last_thread_or_a_reply_box_under_the_new_one(
+    live: Live, page: Page
+) -> None:
+    inbox = await live.inbox()
+    alice = await live.agent("alice")
+    first = (await live.customer_says(inbox, "c1", "First"))["conversation_id"]
+    second = (await live.customer_says(inbox, "c2", "Second"))["conversation_id"]
+    await sign_in(page, live, alice)
+    await open_thread(page, first)
+    await expect(page.locator("#thread li.inbound .text")).to_have_text("First")
+
+    held = asyncio.Event()
+
+    async def slow(route: Route) -> None:
+        await held.wait()  # the network takes its time over the second conversation
+        await route.continue_()
+
+    await page.route(f"**/api/v1/conversations/{second}", slow)
+    await row(page, second).click()
+    await expect(row(page, second)).to_have_attribute("aria-current", "true")
+    await expect(page.locator("#thread-view")).to_have_attribute("aria-busy", "true")
+    await expect(page.locator("#thread li")).to_have_count(0)
+    await expect(page.get_by_label("Reply")).to_be_hidden()
+
+    held.set()
+    await expect(page.locator("#thread li.inbound .text")).to_have_text("Second")
+    await expect(page.get_by_label("Reply")).to_be_visible()
+    await expect(page.locator("#thread-view")).not_to_have_attribute("aria-busy", "true")
+
+
 async def test_a_reply_is_sent_once_by_click_or_enter_and_shift_enter_breaks_the_line(
     live: Live, page: Page
 ) -> None:

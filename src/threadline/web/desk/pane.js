@@ -41,6 +41,11 @@ async function openConversation(id, { focus }) {
     focusWanted = false;
     state.open = id;
     state.detail = null;
+    // Until its detail arrives the pane must not show the last conversation's thread
+    // under this one's name, nor offer a reply box that would send to this one.
+    $("thread").replaceChildren();
+    $("compose").hidden = true;
+    $("thread-view").setAttribute("aria-busy", "true");
     showDraft(id);
   }
   state.attention.delete(id);

@@ -131,6 +131,7 @@ export function renderConversation(detail, { rebuild }) {
   const customer = customerLabel(detail.customer, c.channel);
   $("empty-hint").hidden = true;
   $("thread-view").hidden = false;
+  $("thread-view").removeAttribute("aria-busy");
   $("thread-title").textContent = customer;
   $("thread-info").textContent = `${c.queue} · ${channelLabel(c.channel)} · ${stateText(c)}`;
   const level = verificationLabel(c.verification);
