@@ -1,6 +1,7 @@
 """`threadline demo`: the service on a demo database, with agents to log in as and a
 stream of simulated customers who write in, and answer agents, through the API channel,
-and over SMS and WhatsApp through the fake provider (demo_channels).
+and over SMS and WhatsApp through the fake provider (demo_channels); cardholders get
+proactive fraud alerts by SMS and answer them (demo_proactive).
 
 The customers go through the public HTTP API exactly as a business's back end would,
 so everything an agent sees in the demo is the real pipeline at work.
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 import httpx
 import uvicorn
 
-from threadline import demo_bots, demo_channels
+from threadline import demo_bots, demo_channels, demo_proactive
 from threadline.adapters.database import Database
 from threadline.api.app import create_app
 from threadline.api.context import system_clock
@@ -221,11 +222,13 @@ async def _run(
     shop: _Shop,
 ) -> None:
     password = os.environ.get("THREADLINE_DEMO_PASSWORD", "threadline-demo")
+    fraud_pace = demo_proactive.Pace.from_environment(os.environ)
     db = Database(database_url)
     try:
         tokens, widget_key = await seed(Transactor(db), password)
         await demo_channels.seed(Transactor(db), made_up)
         await demo_bots.seed(Transactor(db), DEMO_BOT_INBOXES, shop.url, shop.key)
+        await demo_proactive.seed(Transactor(db), password)
     finally:
         await db.dispose()
     settings = Settings(
@@ -288,10 +291,12 @@ async def _run(
         f'-d \'{{"from": "+15557650000", "to": "{demo_channels.SMS_NUMBER}", '
         '"body": "Hi, where is my order?"}\''
     )
+    print(demo_proactive.describe(base, fraud_pace))
     print(f"Simulated customers: about {per_minute:g} new conversations a minute. Ctrl-C stops.")
     sims = [
         asyncio.create_task(simulate(base, tokens, per_minute / 2)),
         asyncio.create_task(demo_channels.simulate(fake, per_minute / 2)),
+        asyncio.create_task(demo_proactive.simulate(base, fake, password, fraud_pace)),
     ]
     try:
         await serving

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Providers batch events: Meta's webhooks can carry up to 1,000 of them in 3 MB.
     webhook_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # A notification batch's upload: 100,000 CSV rows of a few variables each.
+    notification_batch_max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     token_ttl_hours: float = Field(default=12.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     # How often the live stream looks at the event log when nothing in this process
@@ -79,6 +81,9 @@ class Settings(BaseSettings):
     # when nothing in this process has just stored one (a commit wakes it at once):
     # the worst-case delay of a bot's answer to a message another process stored.
     bot_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    # How often due notifications are looked for when nothing wakes the worker: a
+    # deferral's end is found within this.
+    notification_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     # A bot's turn in one conversation is leased this long: a worker that dies mid-turn
     # has its turn taken over after it. Longer than a turn can take: a turn reads no more
     # messages after a third of this and starts no call after half of it, and each call

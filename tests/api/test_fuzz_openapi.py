@@ -382,6 +382,27 @@ async def seed(live: Live) -> Seeded:
         headers={"Authorization": f"Bearer {visitor_token}"},
     )
     assert said_on_web.status_code == 201, said_on_web.text
+    # A notification template, one notification and a batch, for their paths.
+    template = await live.http.put(
+        "/api/v1/notification-templates/fuzz_notice",
+        json={
+            "purpose": "transactional",
+            "variables": [{"name": "order", "example": "A-1"}],
+            "variants": [{"language": "en", "text": "Your order {order} has shipped."}],
+        },
+        headers=admin.headers,
+    )
+    assert template.status_code == 200, template.text
+    batch = await live.http.post(
+        "/api/v1/notifications/batches?template=fuzz_notice",
+        json=[{"customer_id": said["customer_id"], "variables": {"order": "A-1"}}],
+        headers=admin.headers,
+    )
+    assert batch.status_code == 201, batch.text
+    notice = await live.http.get(
+        f"/api/v1/notifications?batch_id={batch.json()['batch_id']}", headers=admin.headers
+    )
+    [one] = notice.json()
     return Seeded(
         known_ids={
             "agent_id": target.id,
@@ -393,6 +414,9 @@ async def seed(live: Live) -> Seeded:
             "canned_id": canned.json()["id"],
             "key": key,
             "queue": "general",
+            "name": "fuzz_notice",
+            "notification_id": one["id"],
+            "batch_id": batch.json()["batch_id"],
         },
         admin_token=admin.token,
         agent_token=agent.token,

@@ -444,3 +444,7 @@ event_sequence = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("last_seq", sa.BigInteger, nullable=False),
 )
+
+# Proactive notifications' tables, defined on `metadata` by their own module; imported
+# last because it builds on the types above.
+from threadline.adapters import schema_proactive as _proactive  # noqa: E402, F401

@@ -35,6 +35,8 @@ from threadline.api.routes import (
     conversations,
     customers,
     inboxes,
+    notifications,
+    outreach,
     overview,
     stream,
     webhooks_apple,
@@ -44,6 +46,7 @@ from threadline.api.routes import (
     widget,
     widget_stream,
     widgets,
+    workforce,
 )
 from threadline.api.static import DeskFiles, WidgetFiles
 from threadline.core.outbox import RetryPolicy
@@ -51,6 +54,7 @@ from threadline.service.batching import IngestBatcher
 from threadline.service.bot_settings import MAX_FLOW_BYTES
 from threadline.service.bot_worker import BotWorker, BotWorkerConfig
 from threadline.service.delivery import DeliveryConfig, OutboxSender
+from threadline.service.proactive.worker import NotificationWorker
 from threadline.service.unit_of_work import Transactor
 from threadline.settings import Settings, get_settings
 
@@ -98,6 +102,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             timeout=settings.provider_timeout_seconds,
             headers={"User-Agent": f"Threadline/{__version__}"},
             follow_redirects=False,
+            # Shorter than the usual 5 s server keep-alive (uvicorn's): a connection the
+            # other side is closing is never reused for a send.
+            limits=httpx.Limits(keepalive_expiry=2.0),
         )
         secrets = Secrets(settings.channel_secrets)
         ctx = AppContext(
@@ -127,7 +134,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                     lease=timedelta(seconds=settings.bot_lease_seconds),
                 ),
             ),
+            notifications=NotificationWorker(
+                tx,
+                BotHttp(http),
+                secrets,
+                clock,
+                settings.notification_interval_seconds,
+            ),
         )
+        ctx.notifications.after_send = ctx.outbox.nudge
         # Bots' replies to provider channels go out through the outbox at once.
         ctx.bots.after_apply = ctx.outbox.nudge
         ctx.ingest.for_bots = ctx.bots.nudge
@@ -135,6 +150,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         ctx.ingest.start()
         ctx.outbox.start()
         ctx.bots.start()
+        ctx.notifications.start()
         router_loop = RoutingLoop(ctx, settings.routing_interval_seconds)
         router_loop.start()
         timer_loop = TimerLoop(ctx, settings.timer_interval_seconds)
@@ -145,6 +161,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         finally:
             await timer_loop.stop()
             await router_loop.stop()
+            await ctx.notifications.stop()
             await ctx.bots.stop()
             await ctx.outbox.stop()
             await http.aclose()
@@ -170,6 +187,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             # character may be escaped there as up to 12 bytes (a surrogate pair), and
             # a flow past its limit should be told so (422), not cut off as a body.
             re.compile(r"/api/v1/inboxes/[^/]+/bot"): 12 * MAX_FLOW_BYTES + 64 * 1024,
+            # A batch of up to 100,000 recipients.
+            "/api/v1/notifications/batches": settings.notification_batch_max_body_bytes,
+            # A template's variants, each up to 4,096 characters, in every language.
+            "/api/v1/notification-templates/": 1024 * 1024,
         },
     )
 
@@ -193,6 +214,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         app_channels,
         app_chat,
         bots,
+        workforce,
+        notifications,
+        outreach,
     ):
         app.include_router(module.router, prefix="/api/v1")
 

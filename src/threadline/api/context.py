@@ -16,6 +16,7 @@ from threadline.core.time import require_utc
 from threadline.service.batching import IngestBatcher
 from threadline.service.bot_worker import BotWorker
 from threadline.service.delivery import OutboxSender
+from threadline.service.proactive.worker import NotificationWorker
 from threadline.service.unit_of_work import Transactor
 from threadline.settings import Settings
 
@@ -38,6 +39,7 @@ class AppContext:
     secrets: Secrets
     outbox: OutboxSender
     bots: BotWorker
+    notifications: NotificationWorker
 
     def now(self) -> datetime:
         return require_utc(self.clock(), "clock")

@@ -5,7 +5,8 @@ Each command prints the figures as `name: value` lines, or one JSON object with
 The library (and SciPy under it) is imported by the command that needs it, so the
 other `threadline` commands do not pay for it at start.
 Without `--agents` a command finds the staffing that meets the target; with it, it
-gives the figures at that staffing.
+gives the figures at that staffing. `simulate`, `compare` and `staff` run a scenario
+file through the simulator (threadline.simulation) and write their results to a folder.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,7 +24,7 @@ from threadline.cli.failure import fail
 from threadline.core.errors import InvalidInput
 
 wfm_app = typer.Typer(
-    help="Workforce planning: Erlang C and A, chat concurrency, async work.",
+    help="Workforce planning: Erlang C and A, chat concurrency, async work, simulation.",
     no_args_is_help=True,
 )
 
@@ -51,6 +54,23 @@ def _show(compute: Callable[[], Any], as_json: bool) -> None:
         typer.echo(f"{name}: {_format(value)}")
 
 
+def _figures_or_staffing(
+    agents: int | None,
+    metrics: Callable[..., Any],
+    staffing: Callable[..., Any],
+    as_json: bool,
+    *,
+    same: dict[str, Any],
+    search: dict[str, Any],
+) -> None:
+    """The figures at `agents`, or without it the staffing that meets the targets in
+    `search`; `same` are the arguments both take."""
+    if agents is not None:
+        _show(lambda: metrics(**same, agents=agents), as_json)
+    else:
+        _show(lambda: staffing(**same, **search), as_json)
+
+
 def _plain(value: Any) -> Any:
     """JSON has no infinity: an unbounded wait is null."""
     if isinstance(value, dict):
@@ -61,6 +81,8 @@ def _plain(value: Any) -> Any:
 
 
 def _format(value: Any) -> str:
+    if value is None:
+        return "n/a"
     if isinstance(value, dict):
         return ", ".join(f"{k}={_format(v)}" for k, v in value.items())
     if isinstance(value, float):
@@ -83,29 +105,18 @@ def erlang_c(
     """Queue with no abandonment (M/M/n): agents for a service level, or its figures."""
     from threadline.core.wfm.erlang import erlang_c_metrics, erlang_c_staffing
 
-    if agents is not None:
-        _show(
-            lambda: erlang_c_metrics(
-                volume=volume,
-                aht_seconds=aht,
-                agents=agents,
-                target_seconds=within,
-                interval_seconds=interval,
-            ),
-            as_json,
-        )
-        return
-    _show(
-        lambda: erlang_c_staffing(
-            volume=volume,
-            aht_seconds=aht,
-            target_level=target,
-            target_seconds=within,
-            interval_seconds=interval,
-            max_occupancy=max_occupancy,
-            shrinkage=shrinkage,
-        ),
+    _figures_or_staffing(
+        agents,
+        erlang_c_metrics,
+        erlang_c_staffing,
         as_json,
+        same={
+            "volume": volume,
+            "aht_seconds": aht,
+            "target_seconds": within,
+            "interval_seconds": interval,
+        },
+        search={"target_level": target, "max_occupancy": max_occupancy, "shrinkage": shrinkage},
     )
 
 
@@ -128,32 +139,24 @@ def erlang_a(
     """Queue with impatient customers (M/M/n+M): abandonment counted as a miss."""
     from threadline.core.wfm.erlang_a import erlang_a_metrics, erlang_a_staffing
 
-    if agents is not None:
-        _show(
-            lambda: erlang_a_metrics(
-                volume=volume,
-                aht_seconds=aht,
-                patience_seconds=patience,
-                agents=agents,
-                target_seconds=within,
-                interval_seconds=interval,
-            ),
-            as_json,
-        )
-        return
-    _show(
-        lambda: erlang_a_staffing(
-            volume=volume,
-            aht_seconds=aht,
-            patience_seconds=patience,
-            target_level=target,
-            target_seconds=within,
-            max_abandon=max_abandon,
-            interval_seconds=interval,
-            max_occupancy=max_occupancy,
-            shrinkage=shrinkage,
-        ),
+    _figures_or_staffing(
+        agents,
+        erlang_a_metrics,
+        erlang_a_staffing,
         as_json,
+        same={
+            "volume": volume,
+            "aht_seconds": aht,
+            "patience_seconds": patience,
+            "target_seconds": within,
+            "interval_seconds": interval,
+        },
+        search={
+            "target_level": target,
+            "max_abandon": max_abandon,
+            "max_occupancy": max_occupancy,
+            "shrinkage": shrinkage,
+        },
     )
 
 
@@ -187,30 +190,18 @@ def chat(
     """Live chat and messaging with concurrency: agents, achieved concurrency, SL."""
     from threadline.core.wfm.chat import chat_metrics, chat_staffing
 
-    curve = _curve(aht)
-    if agents is not None:
-        _show(
-            lambda: chat_metrics(
-                volume=volume,
-                aht_by_concurrency=curve,
-                agents=agents,
-                target_seconds=within,
-                interval_seconds=interval,
-            ),
-            as_json,
-        )
-        return
-    _show(
-        lambda: chat_staffing(
-            volume=volume,
-            aht_by_concurrency=curve,
-            target_level=target,
-            target_seconds=within,
-            interval_seconds=interval,
-            shrinkage=shrinkage,
-            max_occupancy=max_occupancy,
-        ),
+    _figures_or_staffing(
+        agents,
+        chat_metrics,
+        chat_staffing,
         as_json,
+        same={
+            "volume": volume,
+            "aht_by_concurrency": _curve(aht),
+            "target_seconds": within,
+            "interval_seconds": interval,
+        },
+        search={"target_level": target, "max_occupancy": max_occupancy, "shrinkage": shrinkage},
     )
 
 
@@ -299,3 +290,96 @@ def blend(
         ),
         as_json,
     )
+
+
+ScenarioFile = Annotated[
+    Path, typer.Argument(help="The scenario, a YAML file (docs/workforce.md).", show_default=False)
+]
+Out = Annotated[
+    Path | None,
+    typer.Option("--out", help="Folder for the results (default: ./simulation-<file name>)."),
+]
+Seed = Annotated[
+    int | None, typer.Option(min=0, max=2**63 - 1, help="A seed instead of the scenario's.")
+]
+
+
+def _simulated(
+    label: str,
+    compute: Callable[..., Any],
+    scenario_file: Path,
+    seed: int | None,
+    out: Path | None,
+    as_json: bool,
+) -> None:
+    """Read the scenario, compute with a progress bar, write the folder, print the
+    result (a Run, Comparison or StaffingSearch: as_dict, text, write) as text or JSON."""
+    from threadline.simulation.outputs import progress_bar, read_scenario
+
+    try:
+        scenario = read_scenario(scenario_file, seed)
+        with progress_bar(label, hidden=as_json) as progress:
+            result = compute(scenario, progress=progress)
+    except InvalidInput as exc:
+        raise fail(exc.message) from None
+    folder = out or Path(f"simulation-{scenario_file.stem}")
+    try:
+        result.write(folder)
+    except OSError as exc:
+        raise fail(f"cannot write to {folder}: {exc.strerror or exc}") from None
+    if as_json:
+        data = {**result.as_dict(), "folder": str(folder)}
+        typer.echo(json.dumps(_plain(data), indent=2, allow_nan=False))
+        return
+    typer.echo(result.text())
+    typer.echo(f"folder: {folder}")
+
+
+@wfm_app.command("simulate")
+def simulate(
+    scenario_file: ScenarioFile, out: Out = None, seed: Seed = None, as_json: AsJson = False
+) -> None:
+    """Run a scenario's day through the real router; write figures and plots to a folder."""
+    from threadline.simulation.outputs import simulate as run_day
+
+    _simulated("Simulating the day", run_day, scenario_file, seed, out, as_json)
+
+
+@wfm_app.command("compare")
+def compare(
+    scenario_file: ScenarioFile,
+    out: Out = None,
+    grid: Annotated[
+        str | None,
+        typer.Option(help="P/M settings to try, e.g. 1/1,2/3,3/4 (default: P 1-4, M = P or P+1)."),
+    ] = None,
+    seed: Seed = None,
+    as_json: AsJson = False,
+) -> None:
+    """Policies on the same traffic: FIFO, adaptive, with and without inactivity, P/M grid."""
+    from threadline.simulation.compare import compare as run_compare
+    from threadline.simulation.compare import parse_grid
+
+    try:
+        pairs = None if grid is None else parse_grid(grid)
+    except InvalidInput as exc:
+        raise fail(f"--grid: {exc.message}") from None
+    run = partial(run_compare, grid=pairs)
+    _simulated("Comparing policies", run, scenario_file, seed, out, as_json)
+
+
+@wfm_app.command("staff")
+def staff(
+    scenario_file: ScenarioFile,
+    out: Out = None,
+    replications: Annotated[
+        int, typer.Option(help="Days simulated per trial staffing, each with its own seed.")
+    ] = 3,
+    seed: Seed = None,
+    as_json: AsJson = False,
+) -> None:
+    """The fewest agents per interval meeting the response window, by simulation."""
+    from threadline.simulation.staffing import search
+
+    run = partial(search, replications=replications)
+    _simulated("Searching the staffing", run, scenario_file, seed, out, as_json)

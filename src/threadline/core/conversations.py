@@ -132,6 +132,37 @@ class Conversation:
             )
         return conv
 
+    @classmethod
+    def for_notification(
+        cls,
+        *,
+        id: uuid.UUID,
+        customer_id: uuid.UUID,
+        inbox_id: uuid.UUID,
+        channel: str,
+        skill: str,
+        session_id: uuid.UUID,
+        now: datetime,
+        timing: ChannelTiming,
+    ) -> Conversation:
+        """The thread of a customer the business writes to first (a notification):
+        closed, since nobody waits on anybody, until the customer answers and it opens
+        a session like any closed conversation. Its first session is numbered 1."""
+        return cls(
+            id=id,
+            customer_id=customer_id,
+            inbox_id=inbox_id,
+            channel=channel,
+            skill=skill,
+            state=ConversationState.CLOSED,
+            session_id=session_id,
+            session_seq=0,
+            pace=timing.default_pace,
+            opened_at=now,
+            updated_at=now,
+            verification=by_channel(channel),
+        )
+
     # -- customer and agent messages ------------------------------------------------
 
     def receive_customer_message(
@@ -295,6 +326,22 @@ class Conversation:
             message_id=str(message_id),
         )
         return self.message_count
+
+    def reopen_in(self, skill: str) -> None:
+        """The next session opens in `skill`'s queue, not the inbox's: an answer to a
+        notification goes to the team the notification named."""
+        if self.state is not ConversationState.CLOSED:
+            raise InvalidTransition("only a closed conversation reopens in another queue")
+        self.skill = skill
+
+    def record_notification(self, message_id: uuid.UUID, now: datetime) -> int:
+        """The business notified the customer here: the thread shows it, and a reply
+        is read as an answer to a statement ("thanks" wakes nobody)."""
+        seq = self.record_system_message(message_id, now)
+        self.last_outbound_at = now
+        if self.waiting_on is not WaitingOn.AGENT:
+            self.last_outbound = OutboundContext.STATEMENT
+        return seq
 
     def mark_read(self, agent_id: uuid.UUID, up_to_seq: int, now: datetime) -> bool:
         """The agent holding the conversation has read it up to message `up_to_seq`.

@@ -51,6 +51,9 @@ class CloseReason(enum.StrEnum):
     CUSTOMER_OPTED_OUT = "customer_opted_out"
     # A thread opened only to record a compliance keyword (HELP, START) nobody answers.
     COMPLIANCE_KEYWORD = "compliance_keyword"
+    # The customer closed the chat before an agent took it (the simulator's explicit
+    # abandonment; a web chat's "end chat" would close with it too).
+    CUSTOMER_LEFT = "customer_left"
 
 
 class TimerKind(enum.StrEnum):

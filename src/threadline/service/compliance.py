@@ -27,6 +27,7 @@ from threadline.core.messages import (
     to_customer,
 )
 from threadline.core.outbox import OutboxItem, OutboxState
+from threadline.core.proactive.purposes import ConsentRecord
 from threadline.service.inbound import (
     InboundMessage,
     customer_and_conversation,
@@ -118,6 +119,20 @@ async def record_consent(
     return change.changed
 
 
+async def change_channel_consent(
+    uow: UnitOfWork,
+    customer_id: uuid.UUID,
+    channel: str,
+    state: ConsentState,
+    source: str,
+    now: datetime,
+) -> bool:
+    """A channel-wide consent change the business reports (through the API): the same
+    change a keyword makes. Returns whether it changed anything."""
+    change = await _change_consent(uow, customer_id, None, state, source, now, channel)
+    return change.changed
+
+
 async def _change_consent(
     uow: UnitOfWork,
     customer_id: uuid.UUID,
@@ -136,6 +151,8 @@ async def _change_consent(
     if state is was:
         return _ConsentChange(False, state)
     await uow.consents.put(Consent(customer_id, channel, state, now, source))
+    # The history, for outreach's consent rules and the compliance record.
+    await uow.outreach.add_consent(ConsentRecord(customer_id, channel, None, state, source, now))
     uow.record(
         Event(
             EventType.CONSENT_CHANGED,

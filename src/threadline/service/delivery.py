@@ -215,6 +215,7 @@ async def _request(
         consent is not None
         and consent.state is ConsentState.OPTED_OUT
         and not item.payload.get("compliance")
+        and not item.payload.get("survives_opt_out")
     ):
         return Rejected("the customer opted out of messages on this channel")
     identities = (await uow.customers.identities([conv.customer_id]))[conv.customer_id]

@@ -25,7 +25,9 @@ from threadline.core.messages import (
     from_customer,
 )
 from threadline.core.pacing import ChannelTiming, Timings
+from threadline.core.proactive.notification import Notification
 from threadline.core.verification import Verification
+from threadline.service.proactive import replies
 from threadline.service.routing import OwnerOffer, release_slots, route_waiting
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -171,6 +173,8 @@ class _Batch:
         self.secure: dict[uuid.UUID, str] = {}
         # Conversations with a customer message for their bot: the worker is nudged.
         self.for_bots: set[uuid.UUID] = set()
+        # The notification each conversation's customer may be answering.
+        self.notices: dict[uuid.UUID, Notification] = {}
 
     async def load(self, uow: UnitOfWork, valid: list[_Valid]) -> None:
         by_inbox: dict[Inbox, list[_Valid]] = {}
@@ -198,6 +202,8 @@ class _Batch:
             stored = await uow.messages.stored_external_ids(inbox.id, ids)
             self.stored.update(((inbox.id, ext), ref) for ext, ref in stored.items())
             with_bot = [conv.id for conv in found.values() if conv.state is ConversationState.BOT]
+            first = min(i.arrival.received_at for i in items)
+            self.notices.update(await replies.awaiting(uow, list(found.values()), first))
             self.secure.update(await uow.bots.secure_kinds(with_bot))
 
     async def receive(self, uow: UnitOfWork, item: _Valid) -> IngestResult | DomainError:
@@ -222,6 +228,7 @@ class _Batch:
         bot = self.bots.get(inbox.id)
         text = item.text
         with_bot_before = conv is not None and conv.state is ConversationState.BOT
+        answer = None
         if conv is None:
             conv = new_conversation(
                 inbox, customer_id, now, self.timings(inbox.channel), inbound.proven, bot=bot
@@ -244,6 +251,14 @@ class _Batch:
                 # With the bot, every message is the bot's to read: "no thanks" to its
                 # "anything else?" is the bot's closing, not the workflow's.
                 kind = self.classifier.classify_in(item.text, conv.last_outbound).kind
+            if self.notices:
+                answer = await replies.before(uow, self.notices, conv, item.text)
+            if answer is not None and answer.kind is not None:
+                kind = answer.kind
+                if answer.skill is not None and conv.state is ConversationState.CLOSED:
+                    # Humans of the notification's queue answer this, not the bot.
+                    conv.reopen_in(answer.skill)
+                    bot = None
             seq = conv.receive_customer_message(
                 message_id=message_id,
                 now=now,
@@ -294,6 +309,8 @@ class _Batch:
         elif inbound.handoff is not None and conv.state.is_open:
             conv.hand_off(inbound.handoff, now, actor=f"inbox:{inbox.id}")
             self.touched[conv.id] = conv  # a new conversation was inserted without it
+        if answer is not None and (freed := await replies.after(uow, answer, conv, now)):
+            self.freed.append(freed)
         uow.collect(conv)
         self.messages.append(
             from_customer(

@@ -10,7 +10,14 @@ from threadline.core.conversations import Conversation
 from threadline.core.errors import Conflict, NotFound
 from threadline.core.events import Event, EventType
 from threadline.core.inboxes import Inbox
-from threadline.core.messages import DeliveryStatus, Direction, Message, advance_status
+from threadline.core.messages import (
+    DeliveryStatus,
+    Direction,
+    Message,
+    SenderType,
+    advance_status,
+)
+from threadline.service.proactive import outcomes as proactive_outcomes
 from threadline.service.unit_of_work import UnitOfWork
 
 
@@ -67,6 +74,10 @@ async def change_status(
         assert conv is not None  # a foreign key guarantees it
     updated = msg.with_status(status, now, error)
     record_status(uow, conv, updated, status, now, actor)
+    if msg.sender_type is SenderType.SYSTEM:
+        # Notifications are Threadline's own messages: their figures and fallback
+        # follow the delivery reports.
+        await proactive_outcomes.on_status(uow, updated, status, now, error)
     return updated
 
 

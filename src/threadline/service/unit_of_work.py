@@ -26,7 +26,9 @@ from threadline.adapters.repositories.conversations import ConversationRepositor
 from threadline.adapters.repositories.customers import CustomerRepository
 from threadline.adapters.repositories.events import EventRepository, StoredEvent
 from threadline.adapters.repositories.messages import MessageRepository
+from threadline.adapters.repositories.notifications import NotificationRepository
 from threadline.adapters.repositories.outbox import OutboxRepository
+from threadline.adapters.repositories.outreach import OutreachRepository
 from threadline.adapters.repositories.timers import TimerRepository
 from threadline.adapters.repositories.widgets import WidgetRepository
 from threadline.core.conversations import Conversation
@@ -74,6 +76,8 @@ class UnitOfWork:
         self.consents = ConsentRepository(conn)
         self.outbox = OutboxRepository(conn, lock_rows=lock_rows)
         self.bots = BotRepository(conn, lock_rows=lock_rows)
+        self.notifications = NotificationRepository(conn, lock_rows=lock_rows)
+        self.outreach = OutreachRepository(conn)
         self._pending: list[Event] = []
         self._timer_changes: dict[tuple[uuid.UUID, TimerKind], datetime | None] = {}
         self._timings: Timings | None = None

@@ -103,7 +103,8 @@ class ConversationRepository:
         self._conn = conn
         self._lock_rows = lock_rows
 
-    async def add(self, conv: Conversation) -> None:
+    async def add(self, conv: Conversation, *, session: bool = True) -> None:
+        """`session` False: a thread with no session yet (a notification's)."""
         await self._conn.execute(
             conversations.insert().values(
                 id=conv.id,
@@ -114,7 +115,8 @@ class ConversationRepository:
                 **_row_values(conv),
             )
         )
-        await self.add_session(conv)
+        if session:
+            await self.add_session(conv)
 
     async def add_session(self, conv: Conversation) -> None:
         await self._conn.execute(

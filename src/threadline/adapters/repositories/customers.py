@@ -56,6 +56,19 @@ class CustomerRepository:
         ).first()
         return _from_row(row) if row else None
 
+    async def many(self, customer_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Customer]:
+        ids = sorted(set(customer_ids))
+        found: dict[uuid.UUID, Customer] = {}
+        for start in range(0, len(ids), 500):
+            rows = await self._conn.execute(
+                sa.select(customers).where(customers.c.id.in_(ids[start : start + 500]))
+            )
+            found.update((r.id, _from_row(r)) for r in rows)
+        return found
+
+    async def existing(self, customer_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        return set(await self.many(customer_ids))
+
     async def search(self, *, limit: int, offset: int, query: str | None = None) -> list[Customer]:
         stmt = sa.select(customers)
         if query:

@@ -153,6 +153,66 @@ class EventRepository:
             found.extend(_from_row(r) for r in rows)
         return found
 
+    async def of_types_between(
+        self, types: Collection[str], since: datetime, until: datetime
+    ) -> list[StoredEvent]:
+        """Every event of `types` in [since, until), in order: one range of the
+        (type, occurred_at) index per type, on SQLite and PostgreSQL alike."""
+        rows = await self._conn.execute(
+            sa.select(events)
+            .where(
+                events.c.type.in_(sorted(types)),
+                events.c.occurred_at >= since,
+                events.c.occurred_at < until,
+            )
+            .order_by(events.c.seq)
+        )
+        return [_from_row(r) for r in rows]
+
+    async def of_conversations_before(
+        self, conversation_ids: Collection[uuid.UUID], types: Collection[str], until: datetime
+    ) -> list[StoredEvent]:
+        """Those conversations' events of `types` before `until` (their history), in order."""
+        found: list[StoredEvent] = []
+        ids = sorted(conversation_ids)
+        for start in range(0, len(ids), 500):
+            rows = await self._conn.execute(
+                sa.select(events).where(
+                    events.c.conversation_id.in_(ids[start : start + 500]),
+                    events.c.type.in_(sorted(types)),
+                    events.c.occurred_at < until,
+                )
+            )
+            found.extend(_from_row(r) for r in rows)
+        found.sort(key=lambda e: e.seq)
+        return found
+
+    async def first_of_agents(
+        self, type: str, agent_ids: Collection[uuid.UUID], since: datetime
+    ) -> dict[uuid.UUID, StoredEvent]:
+        """Each agent's first event of `type` at or after `since`, if any."""
+        found: dict[uuid.UUID, StoredEvent] = {}
+        ids = sorted(agent_ids)
+        for start in range(0, len(ids), 500):
+            first = (
+                sa.select(sa.func.min(events.c.seq).label("seq"))
+                .where(
+                    events.c.type == type,
+                    events.c.occurred_at >= since,
+                    events.c.agent_id.in_(ids[start : start + 500]),
+                )
+                .group_by(events.c.agent_id)
+                .subquery()
+            )
+            rows = await self._conn.execute(
+                sa.select(events).join(first, events.c.seq == first.c.seq)
+            )
+            for r in rows:
+                event = _from_row(r)
+                assert event.agent_id is not None
+                found[event.agent_id] = event
+        return found
+
 
 def _from_row(r: Any) -> StoredEvent:
     return StoredEvent(**r._mapping)

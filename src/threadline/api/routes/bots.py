@@ -4,7 +4,7 @@ bot (agents), and the bot report (supervisors)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter, Query, Response
 
@@ -17,11 +17,11 @@ from threadline.api.bot_schemas import (
     HoursIn,
     HoursOut,
 )
+from threadline.api.periods import report_period
 from threadline.api.schemas import ConversationOut
 from threadline.api.security import Ctx, CurrentPrincipal
 from threadline.core.bots.config import BotKind
 from threadline.core.bots.hours import is_open, next_open
-from threadline.core.errors import InvalidInput
 from threadline.service import bot_settings, reports
 
 router = APIRouter(tags=["bots"])
@@ -130,17 +130,6 @@ async def bot_report(
 ) -> BotReportOut:
     """Containment, escalation by reason, and the wait from handoff to the first human
     reply, computed from the event log for bot sessions begun in [since, until)."""
-    today = datetime.combine(ctx.now().date(), time(), UTC)
-    start = _aware(since, "since") if since else today
-    end = _aware(until, "until") if until else today + timedelta(days=1)
+    start, end = report_period(ctx.now(), since, until)
     found = await ctx.tx.read(lambda uow: reports.bots(uow, principal, start, end))
     return BotReportOut.of(found)
-
-
-def _aware(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(f"{name} needs a time zone (2026-11-22T00:00:00Z)", field=name)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:  # 9999-12-31T23:00:00-05:00 is past the end of time in UTC
-        raise InvalidInput(f"{name} is out of range", field=name) from None

@@ -1,5 +1,5 @@
 // The supervisor's floor: queues, agents, the customers waiting past respond-by, and
-// today's figures for the bot.
+// today's figures for the bot and for notifications (notices.js).
 
 import { tick } from "./countdown.js";
 import { $, el, reconcile } from "./dom.js";
@@ -13,6 +13,7 @@ import {
   sentence,
   statusLabel,
 } from "./format.js";
+import { clearNotices, loadNotices, renderNotices, watchNotices } from "./notices.js";
 import { api, state } from "./state.js";
 
 // The bot's figures, from the last GET /reports/bots (today so far), or why not.
@@ -24,13 +25,14 @@ function cell(text) {
 
 /** GET /overview, plus the names of late customers not seen before (cached by id). */
 export async function loadFloor() {
-  // The bot's report is extra: the floor works without it (and says why not).
+  // The reports are extra: the floor works without them (and says why not).
   const [floor, botReport] = await Promise.all([
     api("/overview"),
     api("/reports/bots").then(
       (found) => ({ report: found, error: null }),
       (error) => ({ report: null, error }),
     ),
+    loadNotices(),
   ]);
   bots = botReport;
   state.skew = Date.parse(floor.at) - Date.now(); // a fresher reading of the server clock
@@ -54,6 +56,8 @@ export function renderFloor(actions) {
   const floor = state.overview;
   if (!floor) return;
   renderBots();
+  renderNotices();
+  watchNotices();
   $("queues").tBodies[0].replaceChildren(
     ...floor.queues.map((q) => {
       const row = el("tr");
@@ -204,6 +208,7 @@ function renderBots() {
 
 export function clearFloor() {
   bots = { report: null, error: null };
+  clearNotices();
   $("bot-stats").replaceChildren();
   $("bot-reasons").tBodies[0].replaceChildren();
   $("bot-error").textContent = "";

@@ -1,0 +1,1 @@
+"""Proactive notifications: the business's outreach under consent, caps and quiet hours."""

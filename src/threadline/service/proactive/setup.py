@@ -1,0 +1,119 @@
+"""What admins set up for outreach: the policy and the templates."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from threadline.adapters.repositories.outreach import StoredTemplate
+from threadline.core.access import Principal, require_role
+from threadline.core.agents import Role
+from threadline.core.errors import InvalidInput, NotFound
+from threadline.core.proactive.policy import Policy, parse_policy, policy_to_doc
+from threadline.core.proactive.templates import (
+    NotificationTemplate,
+    parse_template,
+    template_to_doc,
+)
+from threadline.service.unit_of_work import UnitOfWork
+
+MANAGERS = (Role.ADMIN,)
+SENDERS = (Role.SUPERVISOR, Role.ADMIN)
+# The names parse_template allows.
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+async def policy_of(uow: UnitOfWork) -> Policy:
+    """The policy in force: the defaults until an admin sets one."""
+    document = await uow.outreach.policy()
+    return parse_policy(document) if document is not None else Policy()
+
+
+async def get_policy(uow: UnitOfWork, actor: Principal) -> dict[str, Any]:
+    require_role(actor, *SENDERS)
+    return policy_to_doc(await policy_of(uow))
+
+
+async def put_policy(
+    uow: UnitOfWork, actor: Principal, document: object, now: datetime
+) -> dict[str, Any]:
+    require_role(actor, *MANAGERS)
+    stored = policy_to_doc(parse_policy(document))
+    await uow.outreach.put_policy(stored, now, f"agent:{actor.agent_id}")
+    return stored
+
+
+@dataclass(frozen=True)
+class Template:
+    stored: StoredTemplate
+    template: NotificationTemplate
+
+
+def _parsed(stored: StoredTemplate) -> Template:
+    return Template(stored, parse_template(stored.document))
+
+
+async def template_named(uow: UnitOfWork, name: str) -> Template:
+    # A name no template may have (parse_template's rule) is not looked up: it names
+    # none, and PostgreSQL would refuse a NUL in it outright.
+    stored = await uow.outreach.template_named(name) if _NAME.fullmatch(name) else None
+    if stored is None:
+        raise NotFound(f"no notification template named {name!r}", code="unknown_template")
+    return _parsed(stored)
+
+
+async def template_by_id(uow: UnitOfWork, template_id: uuid.UUID) -> Template:
+    stored = await uow.outreach.template(template_id)
+    assert stored is not None  # a foreign key guarantees it
+    return _parsed(stored)
+
+
+async def list_templates(uow: UnitOfWork, actor: Principal) -> list[Template]:
+    require_role(actor, *SENDERS)
+    return [_parsed(t) for t in await uow.outreach.templates()]
+
+
+async def get_template(uow: UnitOfWork, actor: Principal, name: str) -> Template:
+    require_role(actor, *SENDERS)
+    return await template_named(uow, name)
+
+
+async def put_template(
+    uow: UnitOfWork, actor: Principal, name: str, document: object, now: datetime
+) -> Template:
+    """Creates or replaces the template `name`, validated whole before anything is
+    stored. Notifications not yet sent use the new text when they go."""
+    require_role(actor, *MANAGERS)
+    if not isinstance(document, dict):
+        raise InvalidInput("a template is a JSON object", field="template")
+    if document.get("name", name) != name:
+        raise InvalidInput("the name in the body differs from the one in the path", field="name")
+    template = parse_template({**document, "name": name})
+    existing = await uow.outreach.template_named(name)
+    stored = StoredTemplate(
+        id=existing.id if existing else uuid.uuid4(),
+        name=name,
+        purpose=template.purpose,
+        document=template_to_doc(template),
+        version=existing.version + 1 if existing else 1,
+        created_at=existing.created_at if existing else now,
+        updated_at=now,
+    )
+    if existing is not None and existing.purpose is not template.purpose:
+        # Caps, consent and figures count by purpose: a template's history must stay
+        # under the purpose it was sent for.
+        raise InvalidInput(
+            f"this template is for {existing.purpose}; make a new template for {template.purpose}",
+            field="purpose",
+        )
+    await uow.outreach.put_template(stored)
+    return Template(stored, template)
+
+
+def require_sender(actor: Principal) -> None:
+    """Notifications and their records: supervisors and admins (and the business's
+    own systems, through an agent account with one of those roles)."""
+    require_role(actor, *SENDERS)

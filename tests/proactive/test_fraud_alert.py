@@ -1,0 +1,97 @@
+"""A fraud alert end to end: template, policy, the alert by SMS through the fake
+provider, and the customer's answers."""
+
+from __future__ import annotations
+
+from tests.support.channels import CUSTOMER_PHONE, SMS_NUMBER, World
+from tests.support.proactive import (
+    FRAUD_CHECK,
+    customer,
+    notify,
+    put_template,
+    until_state,
+)
+
+# 10:00 in New York: inside the default contact window.
+MORNING = 15 * 3600
+
+
+async def _alert(world: World) -> tuple[str, dict[str, object]]:
+    live, admin = world.live, world.admin
+    live.clock.advance(MORNING - 9 * 3600)
+    await world.connected_inbox("sms")
+    await put_template(live, admin, "card_fraud_check", FRAUD_CHECK)
+    dana = await customer(live, admin, [("sms", CUSTOMER_PHONE)], preferred="sms")
+    sent = await notify(
+        live,
+        admin,
+        "card_fraud_check",
+        dana,
+        variables={"amount": "$420.00", "merchant": "ACME STORE"},
+        reference="alert-1",
+    )
+    return dana, await until_state(live, admin, str(sent["id"]), "delivered")
+
+
+async def test_a_fraud_alert_no_opens_a_conversation_to_the_fraud_queue_with_the_alert_in_context(
+    world: World,
+) -> None:
+    live = world.live
+    fraud = await live.agent("fran", skills=("fraud",))
+    _, alert = await _alert(world)
+    [texted] = world.fake.sent("twilio")
+    assert texted.text == (
+        "Acme Bank: did you make a $420.00 purchase at ACME STORE? Reply YES or NO."
+    )
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="No")
+    answered = await until_state(live, world.admin, str(alert["id"]), "delivered")
+    assert answered["outcome"] == "handed_off"
+    r = await live.http.get("/api/v1/conversations", headers=fraud.headers)
+    [conv] = r.json()
+    assert conv["id"] == alert["conversation_id"]
+    detail = await live.conversation(fraud, conv["id"])
+    assert detail["conversation"]["state"] == "assigned"
+    assert detail["conversation"]["queue"] == "fraud"
+    texts = [m["text"] for m in detail["messages"]]
+    assert texts[:2] == [texted.text, "No"]
+    assert texts[2].startswith("We have frozen the card")
+    handoff = detail["conversation"]["handoff"]
+    assert "card_fraud_check" in handoff["summary"]
+    assert handoff["fields"] == {"amount": "$420.00", "merchant": "ACME STORE"}
+    decisions = [d["decision"] for d in answered["decisions"]]
+    assert decisions[0] == "sent"
+    assert decisions[-1] == "handed_off"
+
+
+async def test_a_fraud_alert_no_moves_an_open_conversation_to_the_fraud_queue(
+    world: World,
+) -> None:
+    live = world.live
+    alice = await live.agent("alice", skills=("general",))
+    fraud = await live.agent("fran", skills=("fraud",))
+    live.clock.advance(MORNING - 9 * 3600)
+    await world.connected_inbox("sms")
+    # She is already talking to Alice about something else when the alert comes.
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="Hi, my address?")
+    [open_conv] = (await live.http.get("/api/v1/conversations", headers=alice.headers)).json()
+    await put_template(live, world.admin, "card_fraud_check", FRAUD_CHECK)
+    sent = await notify(
+        live,
+        world.admin,
+        "card_fraud_check",
+        str(open_conv["customer_id"]),
+        variables={"amount": "$420.00", "merchant": "ACME STORE"},
+    )
+    alert = await until_state(live, world.admin, str(sent["id"]), "delivered")
+    assert alert["conversation_id"] == open_conv["id"]
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="NO")
+    answered = await until_state(live, world.admin, str(sent["id"]), "delivered")
+    assert answered["outcome"] == "handed_off"
+    [conv] = (await live.http.get("/api/v1/conversations", headers=fraud.headers)).json()
+    assert conv["id"] == open_conv["id"]
+    detail = await live.conversation(fraud, conv["id"])
+    assert detail["conversation"]["queue"] == "fraud"
+    assert detail["conversation"]["assigned_agent_id"] == fraud.id
+    assert "card_fraud_check" in detail["conversation"]["handoff"]["summary"]
+    # Alice's slot was given back.
+    assert (await live.http.get("/api/v1/conversations", headers=alice.headers)).json() == []
