@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -61,6 +62,7 @@ class Database:
             # ingest path. Planning each execution costs PostgreSQL a few tens of µs.
             kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
@@ -70,10 +72,27 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def connect(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            if write and self.is_sqlite:
+        if not self.is_sqlite:
+            async with self.engine.connect() as conn:
+                yield conn
+            return
+        # SQLite's one connection is handed out in turn. The pool's own queue is not
+        # fair: a task that gives the connection back and asks again at once (the
+        # notification dispatcher's rounds through a 100,000-recipient batch) gets it
+        # back before any waiter wakes, and the outbox, routing and every API call
+        # waited out the pool's 30 s. An asyncio.Lock serves waiters first come, first
+        # served.
+        async with self._turn(), self.engine.connect() as conn:
+            if write:
                 conn = await conn.execution_options(sqlite_immediate=True)
             yield conn
+
+    def _turn(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        # One lock per event loop: a Database outlives the loop of a CLI command or test.
+        if self._turns is None or self._turns[0] is not loop:
+            self._turns = (loop, asyncio.Lock())
+        return self._turns[1]
 
     async def dispose(self) -> None:
         await self.engine.dispose()
