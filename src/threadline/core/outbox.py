@@ -114,6 +114,27 @@ class OutboxItem:
     last_error: str | None = None
     provider_id: str | None = None
 
+    @classmethod
+    def pending(
+        cls,
+        id: uuid.UUID,
+        message_id: uuid.UUID,
+        inbox_id: uuid.UUID,
+        now: datetime,
+        payload: dict[str, Any] | None = None,
+    ) -> OutboxItem:
+        """A new row, due at once, in the transaction that stores its message."""
+        return cls(
+            id=id,
+            message_id=message_id,
+            inbox_id=inbox_id,
+            state=OutboxState.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            payload=payload or {},
+        )
+
     @property
     def idempotency_key(self) -> str:
         """The same on every attempt of this row, and only of this row."""

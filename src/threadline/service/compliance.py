@@ -26,7 +26,7 @@ from threadline.core.messages import (
     from_customer,
     to_customer,
 )
-from threadline.core.outbox import OutboxItem, OutboxState
+from threadline.core.outbox import OutboxItem
 from threadline.core.proactive.purposes import ConsentRecord
 from threadline.service.inbound import (
     InboundMessage,
@@ -213,14 +213,5 @@ async def _reply(uow: UnitOfWork, conv: Conversation, text: str, now: datetime) 
     # Marked as a compliance reply: the one message an opted-out customer still gets
     # (the confirmation of their STOP, and answers to HELP).
     await uow.outbox.add(
-        OutboxItem(
-            id=uuid.uuid4(),
-            message_id=message_id,
-            inbox_id=conv.inbox_id,
-            state=OutboxState.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            payload={"compliance": True},
-        )
+        OutboxItem.pending(uuid.uuid4(), message_id, conv.inbox_id, now, {"compliance": True})
     )

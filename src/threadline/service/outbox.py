@@ -20,7 +20,7 @@ from threadline.core.consent import ConsentState
 from threadline.core.conversations import Conversation
 from threadline.core.errors import Conflict, InvalidInput
 from threadline.core.messages import DeliveryStatus, Message, advance_status
-from threadline.core.outbox import UNCONFIRMED, OutboxItem, OutboxState
+from threadline.core.outbox import UNCONFIRMED, OutboxItem
 from threadline.core.rich import Template, clean_suggestions, render_template, with_numbered_options
 from threadline.core.windows import check_window
 from threadline.service.outbound import change_status
@@ -132,16 +132,7 @@ async def queue(uow: UnitOfWork, prepared: Prepared, message: Message, now: date
     if prepared.connection is None:
         return
     await uow.outbox.add(
-        OutboxItem(
-            id=uuid.uuid4(),
-            message_id=message.id,
-            inbox_id=message.inbox_id,
-            state=OutboxState.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            payload=prepared.payload,
-        )
+        OutboxItem.pending(uuid.uuid4(), message.id, message.inbox_id, now, prepared.payload)
     )
 
 

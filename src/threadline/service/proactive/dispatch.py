@@ -23,7 +23,7 @@ from threadline.core.customers import Customer, Identity
 from threadline.core.errors import InvalidInput
 from threadline.core.inboxes import Inbox
 from threadline.core.messages import Message, SenderType, to_customer
-from threadline.core.outbox import OutboxItem, OutboxState
+from threadline.core.outbox import OutboxItem
 from threadline.core.proactive.caps import REG_F_AFTER_CONVERSATION, REG_F_PERIOD
 from threadline.core.proactive.decide import ChannelFacts, Decision, Facts, Outcome, decide
 from threadline.core.proactive.notification import Notification
@@ -269,16 +269,7 @@ class _Round:
             # Sent under the business's basis despite a channel-wide STOP (the decision
             # said so): the outbox's own opt-out check must let it through.
             payload["survives_opt_out"] = True
-        return OutboxItem(
-            id=uuid.uuid4(),
-            message_id=message_id,
-            inbox_id=conv.inbox_id,
-            state=OutboxState.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            payload=payload,
-        )
+        return OutboxItem.pending(uuid.uuid4(), message_id, conv.inbox_id, now, payload)
 
     async def _conversation(
         self, uow: UnitOfWork, inbox: Inbox, customer_id: uuid.UUID, now: datetime
