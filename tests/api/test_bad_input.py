@@ -538,7 +538,10 @@ async def test_an_identity_owned_by_another_customer_is_409_identity_taken_and_c
     h = sue.headers
     first = await live.http.post(
         "/api/v1/customers",
-        json={"display_name": "First", "identities": [{"channel": "sms", "address": "+1555"}]},
+        json={
+            "display_name": "First",
+            "identities": [{"channel": "sms", "address": "+15550001234"}],
+        },
         headers=h,
     )
     second = await live.http.post("/api/v1/customers", json={"display_name": "Second"}, headers=h)
@@ -551,7 +554,7 @@ async def test_an_identity_owned_by_another_customer_is_409_identity_taken_and_c
                 "display_name": "Third",
                 "identities": [
                     {"channel": "web", "address": "new-one"},
-                    {"channel": "sms", "address": "+1555"},
+                    {"channel": "sms", "address": "+15550001234"},
                 ],
             },
             headers=h,
@@ -561,7 +564,7 @@ async def test_an_identity_owned_by_another_customer_is_409_identity_taken_and_c
 
         r = await live.http.post(
             f"/api/v1/customers/{second.json()['id']}/identities",
-            json={"channel": "sms", "address": "+1555"},
+            json={"channel": "sms", "address": "+15550001234"},
             headers=h,
         )
         assert error_of(r, 409, "identity_taken")["details"] == {"customer_id": first.json()["id"]}
@@ -570,7 +573,7 @@ async def test_an_identity_owned_by_another_customer_is_409_identity_taken_and_c
         c["display_name"]: c["identities"]
         for c in (await live.http.get("/api/v1/customers", headers=h)).json()
     }
-    assert everyone == {"First": [{"channel": "sms", "address": "+1555"}], "Second": []}
+    assert everyone == {"First": [{"channel": "sms", "address": "+15550001234"}], "Second": []}
     # The half-created third customer's other identity was not kept either.
     found = (await live.http.get("/api/v1/customers", params={"q": "new-one"}, headers=h)).json()
     assert found == []

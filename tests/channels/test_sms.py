@@ -520,6 +520,38 @@ async def test_a_provider_inbox_takes_no_messages_around_its_webhook(world: Worl
     assert await _stored_conversations(world) == 0
 
 
+async def test_a_number_typed_with_spaces_and_brackets_finds_the_customer_who_texts_in(
+    world: World,
+) -> None:
+    await world.connected_inbox("sms")
+    alice = await _agent_online(world)
+    r = await world.live.http.post(
+        "/api/v1/customers",
+        json={
+            "display_name": "Dana",
+            "identities": [{"channel": "sms", "address": "+1 (555) 765-4321"}],
+        },
+        headers=world.admin.headers,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["identities"] == [{"channel": "sms", "address": CUSTOMER_PHONE}]
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="hi")
+    row = await _conversation_of(world, alice)
+    assert row["customer_id"] == r.json()["id"]
+
+    r = await world.live.http.post(
+        "/api/v1/customers",
+        json={
+            "display_name": "Local",
+            "identities": [{"channel": "sms", "address": "555 765 4321"}],
+        },
+        headers=world.admin.headers,
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"] == {"field": "address"}
+    assert "international form" in r.json()["error"]["message"]
+
+
 async def test_a_reply_to_a_customer_with_two_numbers_goes_to_neither(world: World) -> None:
     await world.connected_inbox("sms")
     alice = await _agent_online(world)

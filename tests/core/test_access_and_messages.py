@@ -35,6 +35,7 @@ from threadline.core.conversations import (
 )
 from threadline.core.customers import (
     CHANNELS,
+    PHONE_CHANNELS,
     make_identity,
     validate_channel,
     validate_timezone,
@@ -551,7 +552,27 @@ def test_make_identity_strips_the_address() -> None:
 
 @pytest.mark.parametrize("channel", sorted(CHANNELS))
 def test_make_identity_accepts_every_known_channel(channel: str) -> None:
-    assert make_identity(channel, "abc-123").channel == channel
+    address = "+15551230000" if channel in PHONE_CHANNELS else "abc-123"
+    assert make_identity(channel, address).channel == channel
+
+
+@pytest.mark.parametrize(
+    "written", ["+1 (555) 123-0000", "+1.555.123.0000", " +1 555 123 0000 ", "+1-555/1230000"]
+)
+@pytest.mark.parametrize("channel", sorted(PHONE_CHANNELS))
+def test_a_phone_number_is_kept_in_e164_however_it_was_written(channel: str, written: str) -> None:
+    assert make_identity(channel, written).address == "+15551230000"
+
+
+@pytest.mark.parametrize(
+    "written", ["5551230000", "+1 555 123 0000 ext 12", "+0155512300", "+1", "call me", ""]
+)
+def test_a_phone_number_without_its_country_code_or_with_more_than_digits_is_refused(
+    written: str,
+) -> None:
+    with pytest.raises(InvalidInput, match="international form") as info:
+        make_identity("sms", written)
+    assert info.value.details == {"field": "address"}
 
 
 @pytest.mark.parametrize("channel", ["fax", "", "SMS", " sms", "email"], ids=repr)
