@@ -403,3 +403,53 @@ async def test_a_reference_already_used_for_another_notification_is_refused(
     assert (r.json()["created"], r.json()["existing"]) == (1, 0)
     mine = {n["reference"]: n["customer_id"] for n in await _notifications(live, admin)}
     assert mine == {"order-1": dana, "order-2": eli}
+
+
+async def test_an_unknown_template_is_answered_with_the_closest_name_when_there_is_one(
+    live: Live,
+) -> None:
+    admin = await live.agent("ada", role=Role.ADMIN, online=False)
+    await put_template(live, admin, "card_fraud_check", FRAUD_CHECK)
+    await put_template(live, admin, "collections", COLLECTIONS)
+    dana = await customer(live, admin, [("sms", PHONE)])
+    body = {"customer_id": dana, "variables": {"amount": "$1.00", "merchant": "ACME"}}
+    for name, near in [("card_fraud_chek", "card_fraud_check"), ("Collections", "collections")]:
+        r = await live.http.post(
+            "/api/v1/notifications", json={**body, "template": name}, headers=admin.headers
+        )
+        error = _error(r, 404, "unknown_template")
+        assert error["message"].endswith(f"; did you mean {near!r}?"), error
+        assert error["details"] == {"suggestion": near}
+    r = await live.http.post(
+        "/api/v1/notifications", json={**body, "template": "welcome"}, headers=admin.headers
+    )
+    error = _error(r, 404, "unknown_template")
+    assert (error["message"], error["details"]) == ("no notification template named 'welcome'", {})
+    assert await _notifications(live, admin) == []
+
+
+async def test_a_misspelt_variable_is_refused_with_the_variable_it_stands_for(
+    live: Live,
+) -> None:
+    admin = await live.agent("ada", role=Role.ADMIN, online=False)
+    await put_template(live, admin, "card_fraud_check", FRAUD_CHECK)
+    dana = await customer(live, admin, [("sms", PHONE)])
+    body = {
+        "template": "card_fraud_check",
+        "customer_id": dana,
+        "variables": {"amount": "$1.00", "merchnat": "ACME", "pin": "1234"},
+    }
+    r = await live.http.post("/api/v1/notifications", json=body, headers=admin.headers)
+    error = _error(r, 422, "invalid_input")
+    assert error["message"] == (
+        "variables.merchnat: 'merchnat' is not a variable of template 'card_fraud_check'; "
+        "did you mean 'merchant'?"
+    )
+    details = error["details"]
+    assert (details["field"], details["suggestion"]) == ("variables.merchnat", "merchant")
+    # Every problem of the request, each under its own field; merchant is not also missing.
+    assert [(p["field"], p.get("suggestion")) for p in details["problems"]] == [
+        ("variables.merchnat", "merchant"),
+        ("variables.pin", None),
+    ]
+    assert await _notifications(live, admin) == []

@@ -260,3 +260,105 @@ async def test_a_row_scheduled_more_than_a_year_ahead_is_refused_and_the_others_
     assert body["errors"] == [
         {"row": 1, "field": "send_at", "message": "send_at: at most a year ahead"}
     ]
+
+
+async def test_an_unused_csv_column_is_reported_once_at_the_header_and_the_rows_are_sent(
+    world: World,
+) -> None:
+    live, admin = await _ready(world)
+    ana = await customer(live, admin, [("sms", "+15550000001")], preferred="sms")
+    bo = await customer(live, admin, [("sms", "+15550000002")], preferred="sms")
+    csv = (
+        f"customer_id,amount,merchant,notes\n{ana},$1.00,ACME,VIP\n{bo},$2.00,ACME,\nnope,$3,A,x\n"
+    )
+    r = await _upload(live, admin, csv)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert (body["rows"], body["accepted"], body["created"]) == (3, 2, 2)
+    assert _errors(body) == [(0, "notes"), (4, "customer_id")]
+    assert body["errors"][0]["message"] == (
+        "column 'notes' is not a variable of template 'card_fraud_check' "
+        "(its variables: amount, merchant): its cells were ignored"
+    )
+    stored = await _until_states(live, admin, body["batch_id"], {"delivered": 2})
+    assert stored["errors"] == body["errors"]
+    assert stored["rows"] == 3
+    assert sorted(s.to for s in world.fake.sent("twilio")) == ["+15550000001", "+15550000002"]
+
+
+async def test_a_csv_header_without_a_template_variable_is_refused_once_and_stores_nothing(
+    world: World,
+) -> None:
+    live, admin = await _ready(world)
+    ana = await customer(live, admin, [("sms", "+15550000001")], preferred="sms")
+    rows = "".join(f"{ana},$1.00,ACME\n" for _ in range(50))
+    r = await _upload(live, admin, "customer_id,amount,merchnat\n" + rows)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert error["message"] == (
+        "column 'merchnat' is not a variable of template 'card_fraud_check'; "
+        "did you mean 'merchant'?"
+    )
+    details = error["details"]
+    assert (details["field"], details["missing"], details["suggestion"]) == (
+        "file",
+        ["merchant"],
+        "merchant",
+    )
+    assert [(p["field"], p["suggestion"]) for p in details["problems"]] == [
+        ("merchnat", "merchant")
+    ]
+    r = await _upload(live, admin, "customer_id,amount\n" + f"{ana},$1.00\n" * 50)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["details"]["missing"] == ["merchant"]
+    assert "the header has no column 'merchant'" in error["message"]
+    assert "suggestion" not in error["details"]
+    assert await _batches(live) == 0
+    assert await _notifications(live, admin) == []
+
+
+async def test_a_misspelt_json_variable_is_reported_on_its_row_with_did_you_mean(
+    world: World,
+) -> None:
+    live, admin = await _ready(world)
+    ana = await customer(live, admin, [("sms", "+15550000001")], preferred="sms")
+    rows = [
+        {"customer_id": ana, "variables": {"amount": "$1.00", "merchant": "ACME"}},
+        {"customer_id": ana, "variables": {"amount": "$1.00", "merchnat": "ACME"}},
+        {"customer_id": ana, "variables": {"amount": "$1.00", "merchant": "A", "pin": "1"}},
+    ]
+    r = await _upload(live, admin, json.dumps(rows), "application/json")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["created"] == 1
+    # The misspelt name is the row's one problem, not also a missing merchant.
+    assert body["errors"] == [
+        {
+            "row": 2,
+            "field": "variables.merchnat",
+            "message": "variables.merchnat: 'merchnat' is not a variable of template "
+            "'card_fraud_check'; did you mean 'merchant'?",
+        },
+        {
+            "row": 3,
+            "field": "variables.pin",
+            "message": "variables.pin: 'pin' is not a variable of template 'card_fraud_check'",
+        },
+    ]
+
+
+async def test_an_unknown_template_in_an_upload_suggests_the_closest_one(world: World) -> None:
+    live, admin = await _ready(world)
+    ana = await customer(live, admin, [("sms", "+15550000001")], preferred="sms")
+    csv = f"customer_id,amount,merchant\n{ana},$1.00,ACME\n"
+    r = await _upload(live, admin, csv, template="card_fraud_chek")
+    assert r.status_code == 404, r.text
+    error = r.json()["error"]
+    assert error["code"] == "unknown_template"
+    assert error["message"] == (
+        "no notification template named 'card_fraud_chek'; did you mean 'card_fraud_check'?"
+    )
+    assert error["details"] == {"suggestion": "card_fraud_check"}
+    assert await _batches(live) == 0

@@ -19,10 +19,12 @@ from threadline.core.customers import CHANNELS, Identity
 from threadline.core.errors import InvalidInput
 from threadline.core.proactive import upload
 from threadline.core.proactive.upload import (
+    HEADER_ROW,
     RESERVED_COLUMNS,
     Parsed,
     Recipient,
     RowError,
+    match_columns,
     parse_csv,
     parse_json,
 )
@@ -163,8 +165,9 @@ def test_a_row_with_a_malformed_customer_id_is_reported_and_the_others_proceed()
     [
         ("channel_address", "+15551234567", "is not channel:address"),
         ("channel_address", "fax:+15551234567", "unknown channel 'fax'"),
-        ("channel_address", "sms:", "address is 1 to 255 characters"),
-        ("channel_address", "sms:+1 555 123", "without spaces"),
+        ("channel_address", "messenger:", "1-255 characters"),
+        ("channel_address", "messenger:a b", "without spaces"),
+        ("channel_address", "sms:555-0100", "is not a phone number"),
         ("language", "english", "is not a language tag"),
         ("language", "e", "is not a language tag"),
         ("language", "en-" + "x" * 40, "is not a language tag"),
@@ -187,7 +190,7 @@ def test_a_bad_value_is_reported_under_its_column(column: str, cell: str, says: 
     parsed = parse_csv(
         csv_text(
             f"{recipient},{column}",
-            f'"",{cell}' if recipient == "customer_id" else f"sms:+1,{cell}",
+            f'"",{cell}' if recipient == "customer_id" else f"sms:+15551234567,{cell}",
         )
     )
     assert parsed.recipients == ()
@@ -319,18 +322,131 @@ def test_every_reserved_column_is_understood() -> None:
     assert parsed.recipients[0].variables == {}
 
 
-def test_an_upload_of_max_rows_is_accepted_and_one_more_is_refused(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(upload, "MAX_ROWS", 3)
+def test_an_upload_of_max_rows_is_accepted_and_one_more_is_refused() -> None:
     rows = [f"{uuid.UUID(int=i)},{i}" for i in range(4)]
-    assert len(parse_csv(csv_text("customer_id,n", *rows[:3], "", ",,")).recipients) == 3
+    text = csv_text("customer_id,n", *rows[:3], "", ",,")
+    assert len(parse_csv(text, max_rows=3).recipients) == 3
     with pytest.raises(InvalidInput, match="more than 3 recipients") as refused:
-        parse_csv(csv_text("customer_id,n", *rows))
+        parse_csv(csv_text("customer_id,n", *rows), max_rows=3)
     assert refused.value.details == {"field": "file"}
-    assert len(parse_json([{"customer_id": str(ALICE)}] * 3).recipients) == 3
+    assert len(parse_json([{"customer_id": str(ALICE)}] * 3, max_rows=3).recipients) == 3
     with pytest.raises(InvalidInput, match="more than 3"):
-        parse_json([{"customer_id": str(ALICE)}] * 4)
+        parse_json([{"customer_id": str(ALICE)}] * 4, max_rows=3)
+    assert upload.MAX_ROWS == 100_000
+
+
+# -- CSV: the header against the template ----------------------------------------------------
+
+GREETING = ("first_name", "last_name", "amount")
+
+
+def refusal_of(text: str, variables: tuple[str, ...] = GREETING) -> InvalidInput:
+    with pytest.raises(InvalidInput) as refused:
+        match_columns(parse_csv(text), "greeting", variables)
+    assert refused.value.details["field"] == "file"
+    return refused.value
+
+
+def test_a_header_that_matches_the_template_leaves_the_upload_as_it_is() -> None:
+    parsed = parse_csv(csv_text("customer_id,first_name,last_name,amount", f"{ALICE},Ana,Ruiz,$1"))
+    assert match_columns(parsed, "greeting", GREETING) == parsed
+
+
+def test_a_header_without_a_template_variable_refuses_the_upload_once_naming_the_column() -> None:
+    rows = [f"{ALICE},Ana,$1"] * 500
+    refused = refusal_of(csv_text("customer_id,first_name,amount", *rows))
+    assert "the header has no column 'last_name'" in refused.message
+    assert refused.details["missing"] == ["last_name"]
+    assert [p["field"] for p in refused.details["problems"]] == ["last_name"]  # type: ignore[attr-defined]
+    assert "suggestion" not in refused.details
+
+
+def test_a_misspelt_variable_column_is_refused_with_did_you_mean() -> None:
+    refused = refusal_of(csv_text("customer_id,frist_name,last_name,amount", f"{ALICE},A,R,1"))
+    assert refused.message == (
+        "column 'frist_name' is not a variable of template 'greeting'; did you mean 'first_name'?"
+    )
+    assert refused.details["suggestion"] == "first_name"
+    assert refused.details["missing"] == ["first_name"]
+    # One mistake, one problem: the missing first_name is the misspelt column.
+    assert refused.details["problems"] == [
+        {"field": "frist_name", "message": refused.message, "suggestion": "first_name"}
+    ]
+
+
+def test_misspelt_columns_are_each_told_their_own_variable() -> None:
+    # fast_name is closest to last_name, but last_nme is closer still.
+    refused = refusal_of(csv_text("customer_id,fast_name,last_nme,amont", f"{ALICE},R,A,1"))
+    found = {p["field"]: p["suggestion"] for p in refused.details["problems"]}  # type: ignore[attr-defined]
+    assert found == {"fast_name": "first_name", "last_nme": "last_name", "amont": "amount"}
+    assert refused.message.startswith("the header has 3 problems: ")
+    assert "suggestion" not in refused.details
+
+
+def test_a_variable_named_like_a_reserved_column_is_asked_for_with_its_prefix() -> None:
+    refused = refusal_of(csv_text("customer_id,language", f"{ALICE},en"), ("language",))
+    assert refused.details["missing"] == ["var.language"]
+    assert "no column 'var.language'" in refused.message
+
+
+@pytest.mark.parametrize(
+    ("column", "meant"),
+    [("refrence", "reference"), ("sendat", "send_at"), ("time_zone", "timezone")],
+)
+def test_a_column_that_misspells_a_reserved_column_refuses_the_upload(
+    column: str, meant: str
+) -> None:
+    text = csv_text(f"customer_id,first_name,last_name,amount,{column}", f"{ALICE},A,R,1,x")
+    refused = refusal_of(text)
+    assert f"did you mean {meant!r}?" in refused.message
+    assert refused.details["suggestion"] == meant
+    assert refused.details["missing"] == []
+
+
+def test_an_unused_column_is_reported_once_at_the_header_and_left_out_of_every_row() -> None:
+    header = "customer_id,first_name,last_name,amount,notes,segment"
+    rows = [f"{ALICE},Ana,Ruiz,$1,VIP,b2c", "nope,Bo,Li,$2,,", f"{BOB},Cy,Wu,$3,,"]
+    parsed = parse_csv(csv_text(header, *rows))
+    matched = match_columns(parsed, "greeting", GREETING)
+    assert [(e.row, e.field) for e in matched.errors] == [
+        (HEADER_ROW, "notes"),
+        (HEADER_ROW, "segment"),
+        (3, "customer_id"),
+    ]
+    assert matched.errors[0].message == (
+        "column 'notes' is not a variable of template 'greeting' "
+        "(its variables: first_name, last_name, amount): its cells were ignored"
+    )
+    assert [r.variables for r in matched.recipients] == [
+        {"first_name": "Ana", "last_name": "Ruiz", "amount": "$1"},
+        {"first_name": "Cy", "last_name": "Wu", "amount": "$3"},
+    ]
+    assert matched.rows == parsed.rows == 3
+
+
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [
+        # The file names its recipients by address: its own customer ids are just data.
+        ("channel_address,first_name,last_name,amount,customerid", "customerid"),
+        # The header has its reference already.
+        ("customer_id,reference,first_name,last_name,amount,referenc", "referenc"),
+        # var. says it is meant as a variable, not the language column.
+        ("customer_id,first_name,last_name,amount,var.language", "var.language"),
+    ],
+)
+def test_a_column_that_misspells_nothing_the_header_lacks_is_merely_ignored(
+    header: str, column: str
+) -> None:
+    parsed = parse_csv(csv_text(header))
+    matched = match_columns(parsed, "greeting", GREETING)
+    assert [(e.row, e.field, e.suggestion) for e in matched.errors] == [(HEADER_ROW, column, None)]
+    assert "its cells were ignored" in matched.errors[0].message
+
+
+def test_a_json_upload_is_checked_against_the_template_row_by_row_not_here() -> None:
+    parsed = parse_json([{"customer_id": str(ALICE), "variables": {"frist_name": "Ana"}}])
+    assert match_columns(parsed, "greeting", GREETING) == parsed
 
 
 # -- JSON ------------------------------------------------------------------------------------
@@ -464,7 +580,7 @@ def test_a_bad_json_value_is_reported_under_its_field(
         ({"channel": "sms", "address": "+1", "name": "Al"}, "must be exactly"),
         ({"channel": "sms", "address": 15551234567}, "must be exactly"),
         ({"channel": "telex", "address": "+1"}, "unknown channel 'telex'"),
-        ({"channel": "sms", "address": " "}, "address is 1 to 255 characters"),
+        ({"channel": "messenger", "address": " "}, "address is 1-255 characters"),
     ],
 )
 def test_a_bad_json_identity_is_reported(identity: object, says: str) -> None:
@@ -519,6 +635,8 @@ PRINTABLE = st.text(st.characters(categories=("L", "N", "P", "S")), max_size=20)
 ADDRESSES = st.text(
     st.characters(min_codepoint=33, exclude_categories=("Cs", "Z", "Cc")), min_size=1, max_size=30
 ).filter(lambda s: not any(c.isspace() for c in s))
+# SMS and RCS reach a phone number, in E.164.
+PHONES = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)
 ZONES = st.sampled_from(["America/New_York", "America/Chicago", "Europe/London", "Asia/Kolkata"])
 LANGUAGES = st.from_regex(r"[a-z]{2,3}(-[A-Z]{2}|-[0-9]{3})?", fullmatch=True)
 REGIONS = st.from_regex(r"[A-Z]{2}(-[A-Z0-9]{1,3})?", fullmatch=True)
@@ -548,7 +666,7 @@ def recipient_lists(draw: st.DrawFn) -> tuple[list[str], list[Recipient], list[t
                 customer_id=draw(st.uuids()) if by_id else None,
                 identity=None
                 if by_id
-                else Identity(draw(st.sampled_from(sorted(CHANNELS))), draw(ADDRESSES)),
+                else _identity(draw(st.sampled_from(sorted(CHANNELS))), draw),
                 variables={n: draw(CELL_TEXT) for n in names if draw(st.booleans())},
                 language=draw(st.none() | LANGUAGES),
                 send_at=draw(st.none() | INSTANTS),
@@ -561,6 +679,10 @@ def recipient_lists(draw: st.DrawFn) -> tuple[list[str], list[Recipient], list[t
         )
         offsets.append(draw(OFFSETS))
     return names, people, offsets
+
+
+def _identity(channel: str, draw: st.DrawFn) -> Identity:
+    return Identity(channel, draw(PHONES if channel in ("sms", "rcs") else ADDRESSES))
 
 
 def _cells(person: Recipient, offset: timezone) -> dict[str, str]:
@@ -665,3 +787,33 @@ def test_any_json_rows_are_either_recipients_or_errors_never_a_crash(rows: list[
     bad = {e.row for e in parsed.errors}
     assert good | bad == set(range(1, len(rows) + 1))
     assert not good & bad
+
+
+NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,7}", fullmatch=True).filter(
+    lambda n: n not in RESERVED_COLUMNS
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(NAMES, unique=True, max_size=6), st.lists(NAMES, unique=True, max_size=6))
+def test_any_header_is_refused_or_matched_once_never_reported_row_by_row(
+    columns: list[str], variables: list[str]
+) -> None:
+    rows = [f"{ALICE}" + ",x" * len(columns)] * 3
+    parsed = parse_csv(csv_text(",".join(["customer_id", *columns]), *rows))
+    missing = [v for v in variables if v not in columns]
+    unknown = [c for c in columns if c not in variables]
+    refused: InvalidInput | None = None
+    try:
+        matched = match_columns(parsed, "t", variables)
+    except InvalidInput as error:
+        refused = error
+    if refused is not None:
+        problems: list[dict[str, str]] = refused.details["problems"]  # type: ignore[assignment]
+        assert refused.details["missing"] == missing
+        assert {p["field"] for p in problems} <= {*missing, *unknown}
+        assert missing or all("suggestion" in p for p in problems)
+        return
+    assert missing == []
+    assert [(e.row, e.field) for e in matched.errors] == [(HEADER_ROW, c) for c in unknown]
+    assert [set(r.variables) for r in matched.recipients] == [set(variables)] * 3

@@ -28,6 +28,7 @@ from threadline.core.proactive import content
 from threadline.core.proactive.content import MalformedText
 from threadline.core.proactive.purposes import Purpose
 from threadline.core.proactive.sms import segments
+from threadline.core.suggest import misspellings
 
 
 class ReplyAction(enum.StrEnum):
@@ -108,18 +109,24 @@ class Rendered:
 class _Problems:
     def __init__(self) -> None:
         self.found: list[tuple[str, str]] = []
+        self.suggestions: dict[int, str] = {}  # by index in found: "did you mean"
 
-    def add(self, field: str, message: str) -> None:
+    def add(self, field: str, message: str, suggestion: str | None = None) -> None:
+        if suggestion is not None:
+            self.suggestions[len(self.found)] = suggestion
         self.found.append((field, message))
 
     def raise_any(self, what: str) -> None:
         if self.found:
             listing = "; ".join(f"{f}: {m}" for f, m in self.found)
             count = len(self.found)
+            problems: list[dict[str, str]] = [{"field": f, "message": m} for f, m in self.found]
+            for i, suggestion in self.suggestions.items():
+                problems[i]["suggestion"] = suggestion
             raise InvalidInput(
                 listing if count == 1 else f"{what} have {count} problems: {listing}",
                 field=self.found[0][0],
-                problems=[{"field": f, "message": m} for f, m in self.found],
+                problems=problems,
             )
 
 
@@ -413,21 +420,35 @@ def choose_variant(t: NotificationTemplate, language: str | None, channel: str) 
 
 def check_values(t: NotificationTemplate, values: Mapping[str, str]) -> dict[str, str]:
     """One recipient's values, or InvalidInput naming every bad one (`field` is
-    "variables.<name>" of the first)."""
+    "variables.<name>" of the first; a problem's `suggestion` is the variable a
+    misspelt name most likely stands for)."""
     p = _Problems()
+    declared = {v.name for v in t.variables}
+    undeclared = sorted(str(k) for k in values if k not in declared)
+    unset = [v.name for v in t.variables if not _given(values.get(v.name))]
+    # A name that misspells an unset variable is one mistake, reported once, at the name.
+    meant = misspellings(undeclared, unset)
     for variable in t.variables:
         value, at, name = values.get(variable.name), f"variables.{variable.name}", variable.name
         if not isinstance(value, str) or not value.strip():
-            p.add(at, f"a value for {name!r} is required")
+            if name not in meant.values():
+                p.add(at, f"a value for {name!r} is required")
         elif len(value) > variable.max_length:
             p.add(at, f"{name!r} is longer than its {variable.max_length} characters")
         elif content.has_controls(value):
             p.add(at, f"{name!r} contains control characters other than newline")
-    declared = {v.name for v in t.variables}
-    for name in sorted(str(k) for k in values if k not in declared):
-        p.add(f"variables.{name}", f"{name!r} is not a variable of template {t.name!r}")
+    for name in undeclared:
+        guess = meant.get(name)
+        hint = f"; did you mean {guess!r}?" if guess else ""
+        p.add(
+            f"variables.{name}", f"{name!r} is not a variable of template {t.name!r}{hint}", guess
+        )
     p.raise_any("the values")
     return {v.name: values[v.name] for v in t.variables}
+
+
+def _given(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
 
 
 def render(

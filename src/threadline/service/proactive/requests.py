@@ -19,12 +19,13 @@ from typing import Any
 
 from threadline.adapters.repositories.notifications import Batch, Referenced
 from threadline.core.access import Principal, require_role
-from threadline.core.errors import Conflict, DomainError, InvalidInput
+from threadline.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from threadline.core.proactive.notification import Notification
 from threadline.core.proactive.policy import NOTIFIABLE
 from threadline.core.proactive.purposes import Purpose
 from threadline.core.proactive.templates import check_values
-from threadline.core.proactive.upload import Parsed, Recipient, RowError
+from threadline.core.proactive.upload import Parsed, Recipient, RowError, match_columns, refusal
+from threadline.core.suggest import closest
 from threadline.service.proactive.setup import SENDERS, Template, template_named
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -55,7 +56,7 @@ async def create_one(
     """One notification; returns it and whether it was there already (its reference
     repeated). Bad input is refused as a whole, with the field named."""
     require_role(actor, *SENDERS)
-    template = await template_named(uow, template_name)
+    template = await _template(uow, template_name)
     result = await _create(uow, template, [recipient], now, batch_id=None)
     if result.errors:
         error = result.errors[0]
@@ -63,7 +64,7 @@ async def create_one(
             # The one row error _create finds for a parsed request: the reference is
             # another notification's (_repeat).
             raise Conflict(error.message, code="reference_in_use", field="reference")
-        raise InvalidInput(error.message, field=error.field)
+        raise refusal(result.errors)
     [accepted] = result.accepted
     found = await uow.notifications.get(accepted.notification_id)
     assert found is not None
@@ -73,11 +74,15 @@ async def create_one(
 async def create_batch(
     uow: UnitOfWork, actor: Principal, template_name: str, parsed: Parsed, now: datetime
 ) -> BatchResult:
+    """A batch of `parsed`'s recipients. Its errors are the rows' (and the CSV header's,
+    reported once at row HEADER_ROW); a header that lacks a variable refuses it whole."""
     require_role(actor, *SENDERS)
-    template = await template_named(uow, template_name)
+    template = await _template(uow, template_name)
+    t = template.template
+    parsed = match_columns(parsed, t.name, [v.name for v in t.variables])
     batch_id = uuid.uuid4()
     # The batch row first: its notifications refer to it.
-    rows = len(parsed.recipients) + len({e.row for e in parsed.errors})
+    rows = parsed.rows
     await uow.notifications.add_batch(
         Batch(batch_id, template.stored.id, f"agent:{actor.agent_id}", now, rows, 0, [])
     )
@@ -136,7 +141,7 @@ async def _create(
             if r.send_at is not None and r.send_at - now > MAX_AHEAD:
                 raise InvalidInput("send_at: at most a year ahead", field="send_at")
         except DomainError as bad:
-            errors.append(RowError(r.row, _field(bad), bad.message))
+            errors.extend(_row_errors(r.row, bad))
             continue
         due = r.send_at or now
         n = Notification(
@@ -210,6 +215,35 @@ def _check(r: Recipient, purpose: Purpose) -> None:
         )
 
 
-def _field(error: DomainError) -> str | None:
-    found = error.details.get("field")
-    return str(found) if found is not None else None
+async def _template(uow: UnitOfWork, name: str) -> Template:
+    """The template `name`, or unknown_template with the stored name it most likely
+    misspells, if any ("did you mean", `suggestion`)."""
+    try:
+        return await template_named(uow, name)
+    except NotFound as unknown:
+        near = closest(name, [t.name for t in await uow.outreach.templates()])
+        if near is None:
+            raise
+        raise NotFound(
+            f"{unknown.message}; did you mean {near!r}?", code=unknown.code, suggestion=near
+        ) from None
+
+
+def _row_errors(row: int, error: DomainError) -> list[RowError]:
+    """One RowError per problem, as a row's own problems are reported (the values are
+    checked whole, and a misspelt name is best told apart from a missing value)."""
+    problems = error.details.get("problems")
+    if isinstance(problems, list) and problems:
+        return [
+            RowError(row, p["field"], f"{p['field']}: {p['message']}", p.get("suggestion"))
+            for p in problems
+        ]
+    found, suggestion = error.details.get("field"), error.details.get("suggestion")
+    return [
+        RowError(
+            row,
+            str(found) if found is not None else None,
+            error.message,
+            str(suggestion) if suggestion is not None else None,
+        )
+    ]
