@@ -41,9 +41,36 @@ async def put_policy(
     uow: UnitOfWork, actor: Principal, document: object, now: datetime
 ) -> dict[str, Any]:
     require_role(actor, *MANAGERS)
-    stored = policy_to_doc(parse_policy(document))
+    policy = parse_policy(document)
+    await _check_senders(uow, policy)
+    stored = policy_to_doc(policy)
     await uow.outreach.put_policy(stored, now, f"agent:{actor.agent_id}")
     return stored
+
+
+async def _check_senders(uow: UnitOfWork, policy: Policy) -> None:
+    """Each named sender is an inbox on its channel: a name that matches none would
+    leave every notification on that channel suppressed as `no_sender`."""
+    inboxes = await uow.access.list_inboxes()
+    problems: list[dict[str, str]] = []
+    for channel, name in sorted(policy.senders.items()):
+        on_channel = sorted(i.name for i in inboxes if i.channel == channel)
+        if name in on_channel:
+            continue
+        elsewhere = sorted(i.channel for i in inboxes if i.name == name)
+        if elsewhere:
+            why = f"the inbox {name!r} is on {', '.join(elsewhere)}, not {channel}"
+        elif on_channel:
+            why = f"no inbox named {name!r}; the {channel} inboxes: {', '.join(on_channel)}"
+        else:
+            why = f"no inbox named {name!r}, and no inbox on {channel} yet"
+        problems.append({"field": f"senders.{channel}", "message": why})
+    if problems:
+        raise InvalidInput(
+            "; ".join(f"{p['field']}: {p['message']}" for p in problems),
+            field=problems[0]["field"],
+            problems=problems,
+        )
 
 
 @dataclass(frozen=True)
