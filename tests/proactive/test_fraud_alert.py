@@ -95,3 +95,52 @@ async def test_a_fraud_alert_no_moves_an_open_conversation_to_the_fraud_queue(
     assert "card_fraud_check" in detail["conversation"]["handoff"]["summary"]
     # Alice's slot was given back.
     assert (await live.http.get("/api/v1/conversations", headers=alice.headers)).json() == []
+
+
+async def test_a_fraud_alert_no_in_an_inactive_conversation_reaches_the_fraud_queue_not_its_owner(
+    world: World,
+) -> None:
+    live = world.live
+    alice = await live.agent("alice", skills=("general",))
+    fraud = await live.agent("fran", skills=("fraud",))
+    live.clock.advance(MORNING - 9 * 3600)
+    await world.connected_inbox("sms")
+    # She talked to Alice earlier, and Alice set the conversation aside: it is hers
+    # again when the customer next writes, by stickiness.
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="Hi, my address?")
+    [open_conv] = (await live.http.get("/api/v1/conversations", headers=alice.headers)).json()
+    await live.reply(alice, open_conv["id"], "Your address is updated.")
+    r = await live.http.post(
+        f"/api/v1/conversations/{open_conv['id']}/inactive", headers=alice.headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "inactive"
+    await put_template(live, world.admin, "card_fraud_check", FRAUD_CHECK)
+    sent = await notify(
+        live,
+        world.admin,
+        "card_fraud_check",
+        str(open_conv["customer_id"]),
+        variables={"amount": "$420.00", "merchant": "ACME STORE"},
+    )
+    alert = await until_state(live, world.admin, str(sent["id"]), "delivered")
+    assert alert["conversation_id"] == open_conv["id"]
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="NO")
+    answered = await until_state(live, world.admin, str(sent["id"]), "delivered")
+    assert answered["outcome"] == "handed_off"
+    [conv] = (await live.http.get("/api/v1/conversations", headers=fraud.headers)).json()
+    assert conv["id"] == open_conv["id"]
+    detail = await live.conversation(fraud, conv["id"])
+    assert detail["conversation"]["state"] == "assigned"
+    assert detail["conversation"]["queue"] == "fraud"
+    assert detail["conversation"]["assigned_agent_id"] == fraud.id
+    assert "card_fraud_check" in detail["conversation"]["handoff"]["summary"]
+    assert [m["text"] for m in detail["messages"]][-3:-1] == [
+        "Acme Bank: did you make a $420.00 purchase at ACME STORE? Reply YES or NO.",
+        "NO",
+    ]
+    # Nothing is left on Alice's desk: neither her work nor her inactive list.
+    for state in (None, "inactive"):
+        params = {"state": state} if state else {}
+        mine = await live.http.get("/api/v1/conversations", params=params, headers=alice.headers)
+        assert mine.json() == []

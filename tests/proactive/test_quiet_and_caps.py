@@ -6,6 +6,7 @@ by the worker, and what the customer received is read from the fake provider."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -486,6 +487,8 @@ async def test_a_reply_about_a_debt_silences_that_debt_for_seven_days_and_no_oth
     [deferral] = held["decisions"]
     assert deferral["rule"] == "reg_f_after_conversation"
     assert instant(deferral["until"]) == replied_at + timedelta(days=7)
+    # The answer is one conversation, recorded once, however many rules saw it.
+    assert await _debt_talks(world, dana) == {"D-1": [replied_at]}
     other = await _overdue(world, dana, "D-2", "$50.00")
     done = await until_state(live, admin, str(other["id"]), "delivered")
     assert decisions_of(done)[0] == ("sent", "sms", None)
@@ -498,3 +501,111 @@ async def test_a_reply_about_a_debt_silences_that_debt_for_seven_days_and_no_oth
     assert texts_to(world, CUSTOMER_PHONE)[-1] == (
         "Acme Bank: a payment of $120.00 is overdue. Reply to talk it over. Reply STOP to opt out."
     )
+
+
+async def _debt_talks(world: World, customer_id: str) -> dict[str, list[datetime]]:
+    """The conversations about each debt of the customer the service has recorded."""
+    found = await world.live.tx.read(
+        lambda uow: uow.outreach.debt_conversations(
+            [uuid.UUID(customer_id)], datetime(2000, 1, 1, tzinfo=UTC)
+        )
+    )
+    return {debt: sorted(times) for (_, debt), times in found.items()}
+
+
+async def _deferrals(world: World, notification_id: str, count: int) -> list[dict[str, Any]]:
+    """The notification's deferrals, once it has `count` of them."""
+    found: list[dict[str, Any]] = []
+    for _ in range(200):
+        record = await notification(world.live, world.admin, notification_id)
+        found = [d for d in record["decisions"] if d["decision"] == "deferred"]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{len(found)} deferrals, not {count}")
+
+
+async def test_a_message_after_the_reply_window_still_silences_the_notified_debt(
+    world: World,
+) -> None:
+    live, admin = world.live, world.admin
+    await reminders(world)
+    await put_template(live, admin, "overdue", OVERDUE)
+    await put_policy(live, admin, {"reply_window_seconds": 3600})
+    dana = await customer(live, admin, [("sms", CUSTOMER_PHONE)], preferred="sms")
+    set_clock(live, "2026-03-02T10:00:00-05:00")
+    sent = await _overdue(world, dana, "D-1", "$120.00")
+    await until_state(live, admin, str(sent["id"]), "delivered")
+    # Two days on, long past the reply window: not an answer, still about the debt.
+    written_at = set_clock(live, "2026-03-04T10:00:00-05:00")
+    await world.fake.inbound_twilio(
+        from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="About that payment: can we talk?"
+    )
+    assert (await notification(live, admin, str(sent["id"])))["outcome"] is None
+
+    live.clock.advance(3600)
+    again = await _overdue(world, dana, "D-1", "$120.00")
+    [deferral] = await _deferrals(world, str(again["id"]), 1)
+    assert deferral["rule"] == "reg_f_after_conversation"
+    assert instant(deferral["until"]) == written_at + timedelta(days=7)
+    assert await _debt_talks(world, dana) == {"D-1": [written_at]}
+    # Another debt nobody notified her about in that conversation is not silenced.
+    other = await _overdue(world, dana, "D-2", "$50.00")
+    done = await until_state(live, admin, str(other["id"]), "delivered")
+    assert decisions_of(done)[0] == ("sent", "sms", None)
+
+
+async def test_a_message_a_month_after_the_notice_is_not_read_as_about_its_debt(
+    world: World,
+) -> None:
+    live, admin = world.live, world.admin
+    await reminders(world)
+    await put_template(live, admin, "overdue", OVERDUE)
+    dana = await customer(live, admin, [("sms", CUSTOMER_PHONE)], preferred="sms")
+    notified_at = set_clock(live, "2026-03-02T10:00:00-05:00")
+    sent = await _overdue(world, dana, "D-1", "$120.00")
+    await until_state(live, admin, str(sent["id"]), "delivered")
+    set_clock(live, (notified_at + timedelta(days=30)).isoformat())
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="New address")
+
+    again = await _overdue(world, dana, "D-1", "$120.00")
+    done = await until_state(live, admin, str(again["id"]), "delivered")
+    assert decisions_of(done)[0] == ("sent", "sms", None)
+    assert await _debt_talks(world, dana) == {}
+
+
+async def test_an_agents_answer_and_the_customers_next_message_each_restart_the_quiet_days(
+    world: World,
+) -> None:
+    live, admin = world.live, world.admin
+    alice = await live.agent("alice", skills=("general",))
+    await reminders(world)
+    await put_template(live, admin, "overdue", OVERDUE)
+    dana = await customer(live, admin, [("sms", CUSTOMER_PHONE)], preferred="sms")
+    set_clock(live, "2026-03-02T10:00:00-05:00")
+    sent = await _overdue(world, dana, "D-1", "$120.00")
+    await until_state(live, admin, str(sent["id"]), "delivered")
+    live.clock.advance(3600)
+    replied_at = live.clock.current
+    await world.fake.inbound_twilio(
+        from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="I can pay half on Friday"
+    )
+    [conv] = (await live.http.get("/api/v1/conversations", headers=alice.headers)).json()
+    assert conv["id"] == (await notification(live, admin, str(sent["id"])))["conversation_id"]
+    # The next day the agent answers: the collector's side of the same conversation.
+    answered_at = set_clock(live, "2026-03-03T10:00:00-05:00")
+    await live.reply(alice, conv["id"], "Friday works, thank you.")
+
+    live.clock.advance(3600)
+    again = await _overdue(world, dana, "D-1", "$120.00")
+    [deferral] = await _deferrals(world, str(again["id"]), 1)
+    assert deferral["rule"] == "reg_f_after_conversation"
+    assert instant(deferral["until"]) == answered_at + timedelta(days=7)
+    # Two days later she writes again, after the agent: that restarts them once more.
+    written_at = set_clock(live, "2026-03-05T10:00:00-05:00")
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="Paid half today")
+    assert await _debt_talks(world, dana) == {"D-1": [replied_at, answered_at, written_at]}
+    set_clock(live, (answered_at + timedelta(days=7)).isoformat())
+    second = (await _deferrals(world, str(again["id"]), 2))[1]
+    assert second["rule"] == "reg_f_after_conversation"
+    assert instant(second["until"]) == written_at + timedelta(days=7)

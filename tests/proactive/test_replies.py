@@ -30,6 +30,7 @@ from tests.support.proactive import (
     FRAUD_CHECK,
     MARKETING,
     customer,
+    instant,
     notification,
     notify,
     put_policy,
@@ -191,8 +192,10 @@ async def _world_with_webhook_key(
             fake,
             made_up,
             channel_secrets=environment,
-            # Webhook rounds run within a tick of a retry falling due.
+            # Webhook rounds run within a tick of a retry falling due, and sign-ins
+            # outlast the day of retries a test moves the clock through.
             notification_interval_seconds=0.05,
+            token_ttl_hours=72,
         ) as live,
     ):
         admin = await live.agent("ada", role=Role.ADMIN, online=False)
@@ -208,6 +211,20 @@ def _webhook_template(receiver: Receiver) -> dict[str, Any]:
             {"words": ["NO", "N"], "action": "handoff", "queue": "fraud"},
         ],
     }
+
+
+async def _until_webhook(
+    live: Live, admin: AgentHandle, notification_id: str, *, attempts: int
+) -> dict[str, Any]:
+    """The notification once its webhook's calls number `attempts` (each is recorded
+    after the call returns)."""
+    found: dict[str, Any] = {}
+    for _ in range(200):
+        found = await notification(live, admin, notification_id)
+        if found["webhook"] is not None and found["webhook"]["attempts"] >= attempts:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the webhook is {found.get('webhook')}, not {attempts} calls in")
 
 
 async def _calls(receiver: Receiver, count: int) -> None:
@@ -233,18 +250,36 @@ async def test_an_expected_reply_reaches_the_business_webhook_signed_and_retried
         alert = await _alert(world)
         await _says(world, "Y")
         await _calls(receiver, 1)
-        answered = await notification(live, admin, alert["id"])
+        answered = await _until_webhook(live, admin, alert["id"], attempts=1)
         assert answered["outcome"] == "webhook"
-        # Taken at last: the retry after the back-off (30 s on the service's clock).
+        # The failed call shows on the notification at once, with the retry's time
+        # (after a back-off of 30 s on the service's clock).
+        failed_once = answered["webhook"]
+        assert failed_once["state"] == "pending"
+        assert failed_once["last_error"] == "answered 500"
+        assert instant(failed_once["next_attempt_at"]) == live.clock.current + timedelta(seconds=30)
+        assert failed_once["accepted_at"] is None
+        # Taken at last: the retry after the back-off.
         receiver.answer_status = 200
         for _ in range(200):
             done = await notification(live, admin, alert["id"])
-            # The reply's own entry is "webhook" too; the call's carries its attempts.
-            if "attempts" in done["decisions"][-1]["detail"]:
+            if done["webhook"]["state"] != "pending":
                 break
             live.clock.advance(31)
             await asyncio.sleep(0.05)
-        assert done["decisions"][-1]["decision"] == "webhook"
+        assert done["webhook"]["state"] == "accepted"
+        assert done["webhook"]["attempts"] == 2
+        assert done["webhook"]["last_error"] is None
+        assert done["webhook"]["next_attempt_at"] is None
+        assert instant(done["webhook"]["accepted_at"]) is not None
+        # The record tells the reply (passed to the webhook) from the call (taken).
+        assert [d["decision"] for d in done["decisions"]] == [
+            "sent",
+            "delivered",
+            "webhook",
+            "webhook_accepted",
+        ]
+        assert done["decisions"][2]["detail"]["reply"] == "YES"
         assert done["decisions"][-1]["rule"] is None
         assert done["decisions"][-1]["detail"] == {"attempts": 2}
         # Taken once: no third call comes, however long one waits.
@@ -274,6 +309,87 @@ async def test_an_expected_reply_reaches_the_business_webhook_signed_and_retried
         assert receiver.received[0].body == receiver.received[1].body
         # The customer was answered at once, whatever the webhook was doing.
         assert await _texts_to_customer(world, 2) == [ALERT, THANKS]
+
+
+async def test_a_webhook_the_business_never_takes_shows_each_failure_then_fails_after_its_tries(
+    database_url: str, clock: FakeClock
+) -> None:
+    async with (
+        serve_receiver() as receiver,
+        _world_with_webhook_key(database_url, clock, secrets.token_hex(16)) as world,
+    ):
+        live, admin = world.live, world.admin
+        await world.connected_inbox("sms")
+        await put_template(live, admin, "card_fraud_check", _webhook_template(receiver))
+        receiver.answer_status = 503
+        alert = await _alert(world)
+        assert alert["webhook"] is None  # nothing to call before the reply
+        await _says(world, "yes")
+        pending = (await _until_webhook(live, admin, alert["id"], attempts=1))["webhook"]
+        assert (pending["state"], pending["attempts"]) == ("pending", 1)
+        assert pending["last_error"] == "answered 503"
+        # Each retry at the time the notification shows, the back-off doubling from
+        # 30 s up to an hour.
+        found = await notification(live, admin, alert["id"])
+        waits = []
+        while found["webhook"]["state"] == "pending":
+            due = instant(found["webhook"]["next_attempt_at"])
+            assert due is not None
+            waits.append((due - live.clock.current).total_seconds())
+            live.clock.current = due
+            attempts = found["webhook"]["attempts"] + 1
+            found = await _until_webhook(live, admin, alert["id"], attempts=attempts)
+        assert waits[:8] == [30, 60, 120, 240, 480, 960, 1920, 3600]
+        assert set(waits[8:]) == {3600}
+        given_up = found["webhook"]
+        assert given_up["state"] == "failed"
+        assert given_up["attempts"] == 30 == len(receiver.received)
+        assert given_up["last_error"] == "answered 503"
+        assert given_up["next_attempt_at"] is None
+        assert instant(given_up["failed_at"]) is not None
+        assert given_up["accepted_at"] is None
+        last = found["decisions"][-1]
+        assert (last["decision"], last["rule"]) == ("webhook_failed", "attempts_exhausted")
+        assert last["detail"] == {"attempts": 30, "error": "answered 503"}
+        # The reply itself still counts as settled without an agent.
+        assert found["outcome"] == "webhook"
+        r = await live.http.get(
+            "/api/v1/notifications/decisions",
+            params={"customer_id": alert["customer_id"]},
+            headers=admin.headers,
+        )
+        assert r.status_code == 200, r.text
+        assert [d["decision"] for d in r.json()][-2:] == ["webhook", "webhook_failed"]
+
+
+async def test_a_webhook_whose_template_lost_its_url_fails_with_that_reason_and_no_call(
+    database_url: str, clock: FakeClock
+) -> None:
+    async with (
+        serve_receiver() as receiver,
+        _world_with_webhook_key(database_url, clock, secrets.token_hex(16)) as world,
+    ):
+        live, admin = world.live, world.admin
+        await world.connected_inbox("sms")
+        await put_template(live, admin, "card_fraud_check", _webhook_template(receiver))
+        receiver.answer_status = 500
+        alert = await _alert(world)
+        await _says(world, "yes")
+        await _until_webhook(live, admin, alert["id"], attempts=1)
+        # The business drops the webhook before the retry is due.
+        await put_template(live, admin, "card_fraud_check", FRAUD_CHECK)
+        live.clock.advance(31)
+        for _ in range(200):
+            found = await notification(live, admin, alert["id"])
+            if found["webhook"]["state"] != "pending":
+                break
+            await asyncio.sleep(0.05)
+        assert found["webhook"]["state"] == "failed"
+        assert found["webhook"]["attempts"] == 1
+        assert found["webhook"]["last_error"] == "the template has no webhook_url"
+        last = found["decisions"][-1]
+        assert (last["decision"], last["rule"]) == ("webhook_failed", "no_webhook_url")
+        assert len(receiver.received) == 1
 
 
 # -- figures ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from threadline.adapters.repositories.notifications import StoredDecision
-from threadline.core.proactive.notification import Notification
+from threadline.core.proactive.notification import Notification, WebhookStatus
 from threadline.service.proactive.figures import TemplateFigures
 
 
@@ -39,6 +39,28 @@ class NotificationIn(BaseModel):
     channel: str | None = Field(default=None, max_length=32, description="Only this channel")
 
 
+class WebhookOut(BaseModel):
+    """An expected reply passed to the business's webhook, and the calls made so far."""
+
+    state: str = Field(description="pending, accepted (the endpoint answered 2xx) or failed")
+    attempts: int = Field(description="Calls made so far")
+    last_error: str | None = Field(description="Why the last call failed")
+    next_attempt_at: datetime | None = Field(description="When it is called next, while pending")
+    accepted_at: datetime | None
+    failed_at: datetime | None = Field(description="When Threadline gave up calling")
+
+    @classmethod
+    def of(cls, w: WebhookStatus) -> WebhookOut:
+        return cls(
+            state=str(w.state),
+            attempts=w.attempts,
+            last_error=w.last_error,
+            next_attempt_at=w.next_attempt_at,
+            accepted_at=w.accepted_at,
+            failed_at=w.failed_at,
+        )
+
+
 class NotificationOut(BaseModel):
     id: uuid.UUID
     template_id: uuid.UUID
@@ -58,10 +80,14 @@ class NotificationOut(BaseModel):
     delivered_at: datetime | None
     replied_at: datetime | None
     outcome: str | None
+    webhook: WebhookOut | None = Field(
+        description="The reply's call to the business's webhook, when it was passed to one"
+    )
     created_at: datetime
 
     @classmethod
     def of(cls, n: Notification) -> NotificationOut:
+        webhook = n.webhook_status
         return cls(
             id=n.id,
             template_id=n.template_id,
@@ -81,6 +107,7 @@ class NotificationOut(BaseModel):
             delivered_at=n.delivered_at,
             replied_at=n.replied_at,
             outcome=str(n.outcome) if n.outcome else None,
+            webhook=WebhookOut.of(webhook) if webhook else None,
             created_at=n.created_at,
         )
 

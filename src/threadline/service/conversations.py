@@ -27,6 +27,7 @@ from threadline.core.messages import (
 )
 from threadline.service import bot_turns, outbox
 from threadline.service.outbox import Extras
+from threadline.service.proactive import replies
 from threadline.service.routing import release_and_route, route_waiting
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -170,6 +171,7 @@ async def send_message(
     )
     await uow.messages.add(message)
     await outbox.queue(uow, prepared, message, now)
+    await replies.agent_wrote(uow, conv, principal.agent_id, now)
     await uow.conversations.save(conv)
     uow.collect(conv)
     return message

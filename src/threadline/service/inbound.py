@@ -116,6 +116,7 @@ async def ingest_many(
     # returning conversations, then one routing pass for those agents' skills and the
     # queues these messages fed.
     skills = batch.queued_skills | await release_slots(uow, batch.freed, batch.offers)
+    await replies.record_debt_talk(uow, batch.debt_talk)
     for offer in batch.offers:
         uow.collect(offer.conv)
     await uow.conversations.save_all(list(batch.touched.values()))
@@ -175,6 +176,8 @@ class _Batch:
         self.for_bots: set[uuid.UUID] = set()
         # The notification each conversation's customer may be answering.
         self.notices: dict[uuid.UUID, Notification] = {}
+        # The debts collections notices were recently sent about, per conversation.
+        self.debt_talk = replies.DebtTalk({})
 
     async def load(self, uow: UnitOfWork, valid: list[_Valid]) -> None:
         by_inbox: dict[Inbox, list[_Valid]] = {}
@@ -205,6 +208,9 @@ class _Batch:
             first = min(i.arrival.received_at for i in items)
             self.notices.update(await replies.awaiting(uow, list(found.values()), first))
             self.secure.update(await uow.bots.secure_kinds(with_bot))
+        if valid:
+            first = min(i.arrival.received_at for i in valid)
+            self.debt_talk = await replies.debt_talk(uow, self.conversations.values(), first)
 
     async def receive(self, uow: UnitOfWork, item: _Valid) -> IngestResult | DomainError:
         inbox, inbound, now = item.arrival.inbox, item.arrival.message, item.arrival.received_at
@@ -255,9 +261,8 @@ class _Batch:
                 answer = await replies.before(uow, self.notices, conv, item.text)
             if answer is not None and answer.kind is not None:
                 kind = answer.kind
-                if answer.skill is not None and conv.state is ConversationState.CLOSED:
+                if replies.redirect(answer, conv, now):
                     # Humans of the notification's queue answer this, not the bot.
-                    conv.reopen_in(answer.skill)
                     bot = None
             seq = conv.receive_customer_message(
                 message_id=message_id,
@@ -309,8 +314,11 @@ class _Batch:
         elif inbound.handoff is not None and conv.state.is_open:
             conv.hand_off(inbound.handoff, now, actor=f"inbox:{inbox.id}")
             self.touched[conv.id] = conv  # a new conversation was inserted without it
-        if answer is not None and (freed := await replies.after(uow, answer, conv, now)):
+        if answer is not None and (
+            freed := await replies.after(uow, answer, conv, now, self.debt_talk)
+        ):
             self.freed.append(freed)
+        self.debt_talk.message(conv.id, now, "customer_message")
         uow.collect(conv)
         self.messages.append(
             from_customer(

@@ -224,6 +224,14 @@ class NotificationRepository:
             query = query.with_for_update(skip_locked=True)
         return [_from_row(r) for r in await self._conn.execute(query)]
 
+    async def any_due(self, now: datetime) -> bool:
+        """Whether a dispatch or webhook round would find work: an idle worker reads
+        this instead of opening a write transaction every tick."""
+        pending = t.select().where(t.c.state == str(NotificationState.PENDING), t.c.due_at <= now)
+        hooks = t.select().where(t.c.webhook_due_at.is_not(None), t.c.webhook_due_at <= now)
+        found = await self._conn.scalar(sa.select(sa.or_(pending.exists(), hooks.exists())))
+        return bool(found)
+
     async def webhooks_due(self, now: datetime, limit: int) -> list[Notification]:
         query = (
             t.select()
@@ -254,6 +262,37 @@ class NotificationRepository:
             query = query.with_for_update()
         return {r.conversation_id: _from_row(r) for r in await self._conn.execute(query)}
 
+    async def debts_notified(
+        self, conversations: dict[uuid.UUID, uuid.UUID], since: datetime
+    ) -> dict[uuid.UUID, dict[tuple[uuid.UUID, str], datetime]]:
+        """Per conversation (`conversations`: id → its customer), the debts collections
+        notices sent into it after `since` were about: (customer, debt) → when the
+        latest about it was sent. Looked up by customer, whose index on `sent_at` keeps
+        it to the notices of these customers in the period."""
+        found: dict[uuid.UUID, dict[tuple[uuid.UUID, str], datetime]] = {}
+        customers = list(set(conversations.values()))
+        for i in range(0, len(customers), 5000):
+            rows = await self._conn.execute(
+                sa.select(
+                    t.c.conversation_id,
+                    t.c.customer_id,
+                    t.c.debt_reference,
+                    sa.func.max(t.c.sent_at).label("sent_at"),
+                )
+                .where(
+                    t.c.customer_id.in_(customers[i : i + 5000]),
+                    t.c.sent_at > since,
+                    t.c.purpose == str(Purpose.COLLECTIONS),
+                    t.c.debt_reference.is_not(None),
+                )
+                .group_by(t.c.conversation_id, t.c.customer_id, t.c.debt_reference)
+            )
+            for r in rows:
+                if r.conversation_id in conversations:
+                    debts = found.setdefault(r.conversation_id, {})
+                    debts[(r.customer_id, r.debt_reference)] = r.sent_at
+        return found
+
     async def sent_to(self, customer_ids: Iterable[uuid.UUID], since: datetime) -> list[Sent]:
         ids = list(set(customer_ids))
         found: list[Sent] = []
@@ -282,8 +321,11 @@ class NotificationRepository:
         state: NotificationState | None = None,
         limit: int = 100,
         before: datetime | None = None,
+        before_id: uuid.UUID | None = None,
     ) -> list[Notification]:
-        query = t.select().order_by(t.c.created_at.desc(), t.c.id).limit(limit)
+        """Newest first; a page after the one ending with row (`before`, `before_id`).
+        A batch's rows share their `created_at`, so the id breaks the tie."""
+        query = t.select().order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit)
         if customer_id is not None:
             query = query.where(t.c.customer_id == customer_id)
         if batch_id is not None:
@@ -292,7 +334,14 @@ class NotificationRepository:
             query = query.where(t.c.template_id == template_id)
         if state is not None:
             query = query.where(t.c.state == str(state))
-        if before is not None:
+        if before is not None and before_id is not None:
+            query = query.where(
+                sa.or_(
+                    t.c.created_at < before,
+                    sa.and_(t.c.created_at == before, t.c.id < before_id),
+                )
+            )
+        elif before is not None:
             query = query.where(t.c.created_at < before)
         return [_from_row(r) for r in await self._conn.execute(query)]
 

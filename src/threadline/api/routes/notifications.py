@@ -23,7 +23,7 @@ from threadline.api.periods import report_period
 from threadline.api.security import Ctx, CurrentPrincipal
 from threadline.core.errors import InvalidInput, NotFound
 from threadline.core.proactive.notification import NotificationState
-from threadline.core.proactive.upload import Parsed, parse_csv, parse_json
+from threadline.core.proactive.upload import Parsed, parse_csv, parse_json, refusal
 from threadline.service.proactive import figures, requests, setup
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -52,12 +52,7 @@ async def send_notification(
     recipient = body.model_dump(exclude_unset=True, exclude={"template"}, mode="json")
     parsed = parse_json([recipient])
     if parsed.errors:
-        first = parsed.errors[0]
-        raise InvalidInput(
-            first.message,
-            field=first.field,
-            problems=[{"field": e.field, "message": e.message} for e in parsed.errors],
-        )
+        raise refusal(parsed.errors)
     [one] = parsed.recipients
     n, existing = await ctx.tx.write(
         lambda uow: requests.create_one(uow, principal, body.template, one, ctx.now())
@@ -83,7 +78,8 @@ async def upload_batch(
 ) -> BatchOut:
     """Thousands of recipients at once, as CSV or JSON. Each bad row is reported with
     its row number and field, and the good rows proceed; an upload with no good row
-    stores nothing (422)."""
+    stores nothing (422). A CSV header is checked against the template once: a missing
+    variable column refuses the upload (422), an unused column is reported at row 0."""
     # Refused before reading: someone who may not send learns nothing about the file.
     setup.require_sender(principal)
     parsed = _parse_upload(request.headers.get("content-type", ""), await request.body())
@@ -164,17 +160,30 @@ async def list_notifications(
     customer_id: uuid.UUID | None = None,
     batch_id: uuid.UUID | None = None,
     state: NotificationState | None = None,
-    before: Annotated[datetime | None, Query(description="created before (paging)")] = None,
+    before: Annotated[
+        datetime | None, Query(description="the last row's `created_at` (paging)")
+    ] = None,
+    before_id: Annotated[
+        uuid.UUID | None, Query(description="the last row's `id`, with `before` (paging)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationOut]:
-    """Newest first."""
+    """Newest first. The next page: `before` and `before_id` from the last row (a batch's
+    rows share their `created_at`; the id tells them apart)."""
     if before is not None and before.tzinfo is None:
         raise InvalidInput("before needs a time zone", field="before")
+    if before_id is not None and before is None:
+        raise InvalidInput("before_id needs before (the same row's created_at)", field="before")
 
     async def read(uow: UnitOfWork) -> list[NotificationOut]:
         setup.require_sender(principal)
         found = await uow.notifications.listing(
-            customer_id=customer_id, batch_id=batch_id, state=state, limit=limit, before=before
+            customer_id=customer_id,
+            batch_id=batch_id,
+            state=state,
+            limit=limit,
+            before=before,
+            before_id=before_id,
         )
         return [NotificationOut.of(n) for n in found]
 

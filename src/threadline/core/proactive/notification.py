@@ -10,6 +10,9 @@
 A reply is recorded beside the state (`outcome`): the message was delivered whatever
 the customer said. Every move is checked here, so a late delivery report cannot revive
 a suppressed notification and a second dispatcher cannot send one twice.
+
+A reply passed to the business's webhook has a life of its own beside that (`webhook`):
+pending until the endpoint accepts it (a 2xx) or Threadline gives up on it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import enum
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from threadline.core.errors import InvalidTransition
 from threadline.core.proactive.purposes import Purpose
@@ -73,7 +76,31 @@ class Decided(enum.StrEnum):
     REPLIED = "replied"
     RESOLVED = "resolved"
     HANDED_OFF = "handed_off"
+    # The reply was passed to the business's webhook (its outcome, like resolved)…
     WEBHOOK = "webhook"
+    # …and the call itself: the endpoint took it, or Threadline gave up calling.
+    WEBHOOK_ACCEPTED = "webhook_accepted"
+    WEBHOOK_FAILED = "webhook_failed"
+
+
+class WebhookState(enum.StrEnum):
+    PENDING = "pending"  # called again at `next_attempt_at`
+    ACCEPTED = "accepted"  # the endpoint answered 2xx
+    FAILED = "failed"  # given up: out of attempts, or nowhere left to call
+
+
+@dataclass(frozen=True)
+class WebhookStatus:
+    state: WebhookState
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+    accepted_at: datetime | None
+    failed_at: datetime | None
+
+
+# What `Notification.webhook` keeps about the calls, beside the body they send.
+_CALL_KEYS: Final = frozenset({"attempts", "last_error", "accepted_at", "failed_at"})
 
 
 @dataclass(frozen=True)
@@ -210,3 +237,90 @@ class Notification:
             channel=self.sent_channel,
             detail=detail,
         )
+
+    # -- the reply's webhook ----------------------------------------------------------
+
+    def pass_to_webhook(self, body: dict[str, Any], now: datetime) -> None:
+        """The reply goes to the business's endpoint, called from now on."""
+        self.webhook = {**body, "attempts": 0}
+        self.webhook_due_at = now
+        self.updated_at = now
+
+    @property
+    def webhook_body(self) -> dict[str, Any]:
+        """What each call sends: the same every time (the business drops repeats)."""
+        return {k: v for k, v in (self.webhook or {}).items() if k not in _CALL_KEYS}
+
+    @property
+    def webhook_attempts(self) -> int:
+        return int((self.webhook or {}).get("attempts", 0))
+
+    def webhook_called(
+        self, error: str | None, now: datetime, *, retry_at: datetime | None
+    ) -> None:
+        """One call's outcome: accepted (`error` None), else failed and called again at
+        `retry_at`, or given up on when there is none. Only the end is a decision: the
+        attempts in between are the status's."""
+        if self.webhook is None:
+            raise InvalidTransition("this notification has no webhook to call")
+        attempts = self.webhook_attempts + 1
+        self.webhook = {**self.webhook, "attempts": attempts, "last_error": error}
+        self.updated_at = now
+        if error is None:
+            self.webhook["accepted_at"] = now.isoformat()
+            self.webhook_due_at = None
+            self._record(now, Decided.WEBHOOK_ACCEPTED, detail={"attempts": attempts})
+        elif retry_at is None:
+            self._webhook_failed("attempts_exhausted", error, now)
+        else:
+            self.webhook_due_at = retry_at
+
+    def webhook_abandoned(self, rule: str, error: str, now: datetime) -> None:
+        """Nothing left to call (the template lost its webhook_url): failed, no call made."""
+        if self.webhook is None:
+            raise InvalidTransition("this notification has no webhook to call")
+        self.webhook = {**self.webhook, "last_error": error}
+        self.updated_at = now
+        self._webhook_failed(rule, error, now)
+
+    def _webhook_failed(self, rule: str, error: str, now: datetime) -> None:
+        assert self.webhook is not None
+        self.webhook["failed_at"] = now.isoformat()
+        self.webhook_due_at = None
+        self._record(
+            now,
+            Decided.WEBHOOK_FAILED,
+            rule=rule,
+            detail={"attempts": self.webhook_attempts, "error": error},
+        )
+
+    @property
+    def webhook_status(self) -> WebhookStatus | None:
+        """Where the reply's webhook stands; None when the reply was not passed to one."""
+        if self.webhook is None:
+            return None
+        w = self.webhook
+        accepted_at = _instant(w.get("accepted_at"))
+        failed_at = _instant(w.get("failed_at"))
+        if accepted_at is not None:
+            state = WebhookState.ACCEPTED
+        elif failed_at is not None:
+            state = WebhookState.FAILED
+        elif self.webhook_due_at is not None:
+            state = WebhookState.PENDING
+        else:
+            # Kept before the ends had their times: a last call without an error was taken.
+            taken = self.webhook_attempts > 0 and w.get("last_error") is None
+            state = WebhookState.ACCEPTED if taken else WebhookState.FAILED
+        return WebhookStatus(
+            state=state,
+            attempts=self.webhook_attempts,
+            last_error=w.get("last_error"),
+            next_attempt_at=self.webhook_due_at if state is WebhookState.PENDING else None,
+            accepted_at=accepted_at,
+            failed_at=failed_at,
+        )
+
+
+def _instant(text: Any) -> datetime | None:
+    return datetime.fromisoformat(text) if isinstance(text, str) else None

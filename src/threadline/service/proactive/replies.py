@@ -4,22 +4,29 @@ notification as context (a fraud alert's "NO" reaches the fraud team), or pass i
 the business's webhook. Any other reply is an ordinary message in the customer's
 conversation, below the notification, so the agent sees what is being answered.
 
-Inbound ingestion asks `before` how to read a message (it may be an answer) and calls
-`after` once the message is in the thread.
+Inbound ingestion asks `before` how to read a message (it may be an answer), lets
+`redirect` point the conversation at the answer's queue before the message is received,
+and calls `after` once the message is in the thread.
+
+Regulation F's seven quiet days after a conversation about a debt (12 CFR
+1006.14(b)(2)(i)(B)) start from every message, the customer's or an agent's, in a
+conversation a collections notice about that debt was sent into recently (`DebtTalk`),
+not only from an expected answer.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from threadline.core.classify import MessageKind
 from threadline.core.conversations import Conversation, ConversationState
 from threadline.core.handoff import Handoff
 from threadline.core.messages import SenderType, to_customer
-from threadline.core.outbox import OutboxItem, OutboxState
+from threadline.core.outbox import OutboxItem
 from threadline.core.proactive.notification import Notification, ReplyOutcome
 from threadline.core.proactive.purposes import Purpose
 from threadline.core.proactive.templates import (
@@ -31,6 +38,13 @@ from threadline.core.proactive.templates import (
 from threadline.service.outbox import channel_of
 from threadline.service.proactive.setup import template_by_id
 from threadline.service.unit_of_work import UnitOfWork
+
+# How long after a collections notice was sent into a conversation a message there
+# counts as a conversation about its debt. Thirty days is the validation period a
+# consumer has to answer a debt collector's notice (12 CFR 1006.34(b)(5)), so a message
+# then most plausibly is about it; and reading more messages as conversations only adds
+# quiet days, which is the direction Regulation F cannot fault.
+DEBT_TALK_AFTER_NOTICE = timedelta(days=30)
 
 _OUTCOMES = {
     ReplyAction.RESOLVE: ReplyOutcome.RESOLVED,
@@ -90,8 +104,29 @@ async def before(
     return Answering(n, template, match_reply(template, text))
 
 
+def redirect(answer: Answering, conv: Conversation, now: datetime) -> bool:
+    """Before the answer is received: whether it goes to the humans of the queue its
+    template names (not to the inbox's bot). A closed conversation reopens there. An
+    inactive one gives up its owner's claim on it when the owner is not in that queue:
+    the business declared who handles this answer, so the answer must not reactivate to
+    the owner by stickiness; it reactivates ownerless and `after` moves it to the
+    queue."""
+    queue = answer.skill
+    if queue is None:
+        return False
+    if conv.state is ConversationState.CLOSED:
+        conv.reopen_in(queue)
+    elif (
+        conv.state is ConversationState.INACTIVE
+        and conv.skill != queue
+        and conv.owner_agent_id is not None
+    ):
+        conv.release_owner(now, actor=_actor(answer), cause="notification_reply")
+    return True
+
+
 async def after(
-    uow: UnitOfWork, answer: Answering, conv: Conversation, now: datetime
+    uow: UnitOfWork, answer: Answering, conv: Conversation, now: datetime, talk: DebtTalk
 ) -> uuid.UUID | None:
     """Applies the answer; returns the agent whose slot a handoff freed, if one did (the
     caller gives slots back and routes in one pass)."""
@@ -106,14 +141,13 @@ async def after(
         if expected.action is ReplyAction.HANDOFF:
             freed = _to_queue(answer, conv, now)
         if expected.action is ReplyAction.WEBHOOK:
-            n.webhook = _webhook_body(answer, conv, now)
-            n.webhook_due_at = now
+            n.pass_to_webhook(_webhook_body(answer, conv, now), now)
         if expected.answer:
             await _answer(uow, conv, expected.answer, now)
     if n.purpose is Purpose.COLLECTIONS and n.debt_reference is not None:
         # Any reply about a debt is a conversation about it: Regulation F's seven quiet
         # days start now.
-        await uow.outreach.add_debt_conversation(n.customer_id, n.debt_reference, now, "reply")
+        talk.add(n.customer_id, n.debt_reference, now, "reply")
     await uow.notifications.save_all([n])
     await uow.notifications.record(n.records)
     n.records.clear()
@@ -124,8 +158,9 @@ def _to_queue(answer: Answering, conv: Conversation, now: datetime) -> uuid.UUID
     """The answer goes to the queue the template names, with the notification as
     context: a closed conversation reopened there already; an open one (the customer
     was talking to someone about something else) is transferred, since the business
-    declared who handles this answer."""
-    actor = f"notification:{answer.notification.id}"
+    declared who handles this answer (an inactive one was released from its owner by
+    `redirect`, and has reactivated into the queue by now)."""
+    actor = _actor(answer)
     queue = answer.expected.queue if answer.expected else None
     freed = None
     if (
@@ -142,6 +177,10 @@ def _to_queue(answer: Answering, conv: Conversation, now: datetime) -> uuid.UUID
     if conv.state is ConversationState.QUEUED:
         conv.hand_off(_context(answer, conv), now, actor=actor)
     return freed
+
+
+def _actor(answer: Answering) -> str:
+    return f"notification:{answer.notification.id}"
 
 
 def _context(answer: Answering, conv: Conversation) -> Handoff:
@@ -171,7 +210,6 @@ def _webhook_body(answer: Answering, conv: Conversation, now: datetime) -> dict[
         "reply": answer.expected.words[0] if answer.expected else None,
         "variables": dict(n.variables),
         "replied_at": now.isoformat(),
-        "attempts": 0,
     }
 
 
@@ -183,15 +221,59 @@ async def _answer(uow: UnitOfWork, conv: Conversation, text: str, now: datetime)
         to_customer(conv, message_id, seq, text, now, sender_type=SenderType.SYSTEM)
     )
     if await channel_of(uow, conv.inbox_id) is not None:
-        await uow.outbox.add(
-            OutboxItem(
-                id=uuid.uuid4(),
-                message_id=message_id,
-                inbox_id=conv.inbox_id,
-                state=OutboxState.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-                payload={},
-            )
+        await uow.outbox.add(OutboxItem.pending(uuid.uuid4(), message_id, conv.inbox_id, now))
+
+
+# -- Regulation F: conversations about debts -------------------------------------------
+
+
+@dataclass
+class DebtTalk:
+    """The conversations about debts that a transaction's messages make.
+
+    `notices`: per conversation, the debts collections notices sent into it were about,
+    (customer, debt) → when the latest was sent. A message in such a conversation within
+    `DEBT_TALK_AFTER_NOTICE` of that notice is a conversation about each of those debts
+    (which one a message is about cannot be told, and a wrong guess would cut quiet days
+    short). Each (customer, debt, instant) is recorded once, by the first source noted:
+    an answer to the notice is recorded as a `reply`."""
+
+    notices: dict[uuid.UUID, dict[tuple[uuid.UUID, str], datetime]]
+    talks: dict[tuple[uuid.UUID, str, datetime], str] = field(default_factory=dict)
+
+    def add(self, customer_id: uuid.UUID, debt: str, at: datetime, source: str) -> None:
+        self.talks.setdefault((customer_id, debt, at), source)
+
+    def message(self, conversation_id: uuid.UUID, at: datetime, source: str) -> None:
+        """A message was written in the conversation at `at`."""
+        for (customer_id, debt), sent_at in self.notices.get(conversation_id, {}).items():
+            if at - DEBT_TALK_AFTER_NOTICE < sent_at <= at:
+                self.add(customer_id, debt, at, source)
+
+
+async def debt_talk(
+    uow: UnitOfWork, conversations: Iterable[Conversation], first: datetime
+) -> DebtTalk:
+    """What `DebtTalk` needs for messages at or after `first` in these conversations:
+    one look-up, whatever their number."""
+    return DebtTalk(
+        await uow.notifications.debts_notified(
+            {c.id: c.customer_id for c in conversations}, first - DEBT_TALK_AFTER_NOTICE
         )
+    )
+
+
+async def record_debt_talk(uow: UnitOfWork, talk: DebtTalk) -> None:
+    for (customer_id, debt, at), source in sorted(talk.talks.items(), key=lambda i: i[0][2]):
+        await uow.outreach.add_debt_conversation(customer_id, debt, at, source)
+    talk.talks.clear()
+
+
+async def agent_wrote(
+    uow: UnitOfWork, conv: Conversation, agent_id: uuid.UUID, now: datetime
+) -> None:
+    """An agent's message about a debt is the collector's side of the conversation:
+    it starts the quiet days again, as the customer's does (docs/decisions.md)."""
+    talk = await debt_talk(uow, [conv], now)
+    talk.message(conv.id, now, f"agent_message:{agent_id}")
+    await record_debt_talk(uow, talk)

@@ -4,7 +4,9 @@ id, so the business drops a repeat it already has.
 
 A round claims due webhooks by moving their due time past a lease (so a second process,
 or this one after a crash, does not call at the same time), calls outside the
-transaction, then records each outcome.
+transaction, then records each outcome on the notification (`Notification.webhook_status`:
+attempts, last error, next attempt) and, at the end, in the decisions: `webhook_accepted`
+or `webhook_failed`, apart from the reply's own `webhook` entry.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from threadline.adapters.bots.http import BotHttp
 from threadline.adapters.providers.base import Secrets
-from threadline.core.proactive.notification import Decided, DecisionRecord, Notification
+from threadline.core.proactive.notification import Notification
 from threadline.service.proactive.setup import template_by_id
 from threadline.service.unit_of_work import Transactor, UnitOfWork
 
@@ -47,42 +49,36 @@ async def claim(uow: UnitOfWork, now: datetime) -> list[_Call]:
     for n in due:
         assert n.webhook is not None
         template = (await template_by_id(uow, n.template_id)).template
-        n.webhook_due_at = now + LEASE
         if template.webhook_url is None:
-            # The template no longer has a webhook: nobody to tell.
-            n.webhook_due_at = None
+            # The template lost its webhook since the reply: nobody to tell, and the
+            # record says so rather than leaving it pending for ever.
+            n.webhook_abandoned("no_webhook_url", "the template has no webhook_url", now)
             continue
-        calls.append(_Call(n, template.webhook_url, n.webhook))
+        n.webhook_due_at = now + LEASE
+        calls.append(_Call(n, template.webhook_url, n.webhook_body))
     await uow.notifications.save_all(due)
+    await uow.notifications.record(r for n in due for r in n.records)
     return calls
+
+
+def retry_at(attempts: int, now: datetime) -> datetime | None:
+    """When to call again after `attempts` failed calls; None: give up."""
+    if attempts >= ATTEMPTS:
+        return None
+    backoff: timedelta = min(CAP, BASE * 2 ** (attempts - 1))
+    return now + backoff
 
 
 async def record(uow: UnitOfWork, outcomes: list[tuple[_Call, str | None]], now: datetime) -> None:
     changed: list[Notification] = []
-    records: list[DecisionRecord] = []
     for call, error in outcomes:
         n = await uow.notifications.get(call.notification.id, for_update=True)
         if n is None or n.webhook is None or n.webhook_due_at is None:
             continue
-        attempts = int(n.webhook.get("attempts", 0)) + 1
-        n.webhook = {**n.webhook, "attempts": attempts, "last_error": error}
-        done = error is None or attempts >= ATTEMPTS
-        n.webhook_due_at = None if done else now + min(CAP, BASE * 2 ** (attempts - 1))
-        if done:
-            records.append(
-                DecisionRecord(
-                    n.id,
-                    n.customer_id,
-                    n.template_id,
-                    now,
-                    Decided.WEBHOOK,
-                    rule=None if error is None else "webhook_failed",
-                    detail={"attempts": attempts, **({"error": error} if error else {})},
-                )
-            )
+        n.webhook_called(error, now, retry_at=retry_at(n.webhook_attempts + 1, now))
         changed.append(n)
     await uow.notifications.save_all(changed)
-    await uow.notifications.record(records)
+    await uow.notifications.record(r for n in changed for r in n.records)
 
 
 async def run_round(
@@ -96,10 +92,9 @@ async def run_round(
     async def one(call: _Call) -> str | None:
         if not secret:
             return f"THREADLINE_SECRET_{SECRET_NAME}_{SECRET_PART} is not set".upper()
-        body = {k: v for k, v in call.body.items() if k not in ("attempts", "last_error")}
         result = await http.call(
             call.url,
-            body=body,
+            body=call.body,
             timeout=TIMEOUT.total_seconds(),
             secret=secret.encode(),
             idempotency_key=str(call.notification.id),

@@ -43,6 +43,10 @@ class NotificationWorker(BackgroundWorker):
 
     async def run_once(self) -> int:
         """Dispatch rounds until fewer than a round's worth were due; then webhooks."""
+        # Most ticks find nothing: a read then, so an idle worker does not take
+        # SQLite's one writer every second in every server.
+        if not await self._tx.read(lambda uow: uow.notifications.any_due(self._clock())):
+            return 0
         total = 0
         while True:
             done = await self._tx.write(lambda uow: dispatch_due(uow, self._clock()))
