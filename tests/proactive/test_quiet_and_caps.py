@@ -435,6 +435,21 @@ async def _overdue(world: World, who: str, debt: str, amount: str) -> dict[str, 
     )
 
 
+async def _debt_notified(world: World, policy: dict[str, Any] | None = None) -> tuple[str, str]:
+    """Dana, and the collections notice about debt D-1 delivered to her at 10:00 on
+    2026-03-02 in New York."""
+    live, admin = world.live, world.admin
+    await reminders(world)
+    await put_template(live, admin, "overdue", OVERDUE)
+    if policy is not None:
+        await put_policy(live, admin, policy)
+    dana = await customer(live, admin, [("sms", CUSTOMER_PHONE)], preferred="sms")
+    set_clock(live, "2026-03-02T10:00:00-05:00")
+    sent = await _overdue(world, dana, "D-1", "$120.00")
+    await until_state(live, admin, str(sent["id"]), "delivered")
+    return dana, str(sent["id"])
+
+
 async def test_the_eighth_collections_message_about_a_debt_in_seven_days_waits(
     world: World,
 ) -> None:
@@ -467,18 +482,13 @@ async def test_a_reply_about_a_debt_silences_that_debt_for_seven_days_and_no_oth
     world: World,
 ) -> None:
     live, admin = world.live, world.admin
-    await reminders(world)
-    await put_template(live, admin, "overdue", OVERDUE)
-    dana = await customer(live, admin, [("sms", CUSTOMER_PHONE)], preferred="sms")
-    set_clock(live, "2026-03-02T10:00:00-05:00")
-    sent = await _overdue(world, dana, "D-1", "$120.00")
-    await until_state(live, admin, str(sent["id"]), "delivered")
+    dana, sent_id = await _debt_notified(world)
     live.clock.advance(3600)
     replied_at = live.clock.current
     await world.fake.inbound_twilio(
         from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="I can pay half on Friday"
     )
-    answered = await until_decided(live, admin, str(sent["id"]), "replied")
+    answered = await until_decided(live, admin, sent_id, "replied")
     assert answered["outcome"] == "replied"
 
     live.clock.advance(3600)
@@ -529,19 +539,13 @@ async def test_a_message_after_the_reply_window_still_silences_the_notified_debt
     world: World,
 ) -> None:
     live, admin = world.live, world.admin
-    await reminders(world)
-    await put_template(live, admin, "overdue", OVERDUE)
-    await put_policy(live, admin, {"reply_window_seconds": 3600})
-    dana = await customer(live, admin, [("sms", CUSTOMER_PHONE)], preferred="sms")
-    set_clock(live, "2026-03-02T10:00:00-05:00")
-    sent = await _overdue(world, dana, "D-1", "$120.00")
-    await until_state(live, admin, str(sent["id"]), "delivered")
+    dana, sent_id = await _debt_notified(world, {"reply_window_seconds": 3600})
     # Two days on, long past the reply window: not an answer, still about the debt.
     written_at = set_clock(live, "2026-03-04T10:00:00-05:00")
     await world.fake.inbound_twilio(
         from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="About that payment: can we talk?"
     )
-    assert (await notification(live, admin, str(sent["id"])))["outcome"] is None
+    assert (await notification(live, admin, sent_id))["outcome"] is None
 
     live.clock.advance(3600)
     again = await _overdue(world, dana, "D-1", "$120.00")
@@ -559,12 +563,8 @@ async def test_a_message_a_month_after_the_notice_is_not_read_as_about_its_debt(
     world: World,
 ) -> None:
     live, admin = world.live, world.admin
-    await reminders(world)
-    await put_template(live, admin, "overdue", OVERDUE)
-    dana = await customer(live, admin, [("sms", CUSTOMER_PHONE)], preferred="sms")
-    notified_at = set_clock(live, "2026-03-02T10:00:00-05:00")
-    sent = await _overdue(world, dana, "D-1", "$120.00")
-    await until_state(live, admin, str(sent["id"]), "delivered")
+    dana, _ = await _debt_notified(world)
+    notified_at = datetime.fromisoformat("2026-03-02T10:00:00-05:00")
     set_clock(live, (notified_at + timedelta(days=30)).isoformat())
     await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="New address")
 
@@ -579,19 +579,14 @@ async def test_an_agents_answer_and_the_customers_next_message_each_restart_the_
 ) -> None:
     live, admin = world.live, world.admin
     alice = await live.agent("alice", skills=("general",))
-    await reminders(world)
-    await put_template(live, admin, "overdue", OVERDUE)
-    dana = await customer(live, admin, [("sms", CUSTOMER_PHONE)], preferred="sms")
-    set_clock(live, "2026-03-02T10:00:00-05:00")
-    sent = await _overdue(world, dana, "D-1", "$120.00")
-    await until_state(live, admin, str(sent["id"]), "delivered")
+    dana, sent_id = await _debt_notified(world)
     live.clock.advance(3600)
     replied_at = live.clock.current
     await world.fake.inbound_twilio(
         from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="I can pay half on Friday"
     )
     [conv] = (await live.http.get("/api/v1/conversations", headers=alice.headers)).json()
-    assert conv["id"] == (await notification(live, admin, str(sent["id"])))["conversation_id"]
+    assert conv["id"] == (await notification(live, admin, sent_id))["conversation_id"]
     # The next day the agent answers: the collector's side of the same conversation.
     answered_at = set_clock(live, "2026-03-03T10:00:00-05:00")
     await live.reply(alice, conv["id"], "Friday works, thank you.")

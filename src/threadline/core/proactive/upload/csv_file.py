@@ -43,21 +43,11 @@ from dataclasses import dataclass
 from threadline.core.errors import InvalidInput
 from threadline.core.proactive.upload import fields
 from threadline.core.proactive.upload.fields import VARIABLE, VARIABLE_RULE, show
-from threadline.core.proactive.upload.rows import MAX_ROWS, Parsed, Row, Upload
+from threadline.core.proactive.upload.rows import MAX_ROWS, ROW_FIELDS, Parsed, Row, Upload
 from threadline.core.suggest import closest
 
 VARIABLE_PREFIX = "var."
-RESERVED_COLUMNS = (
-    "customer_id",
-    "channel_address",
-    "language",
-    "send_at",
-    "reference",
-    "debt_reference",
-    "timezone",
-    "region",
-    "channel",
-)
+RESERVED_COLUMNS = ("customer_id", "channel_address", *ROW_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -22,21 +22,10 @@ from threadline.core.customers import Identity
 from threadline.core.errors import InvalidInput
 from threadline.core.proactive.upload import fields
 from threadline.core.proactive.upload.fields import VARIABLE, VARIABLE_RULE, Bad, show
-from threadline.core.proactive.upload.rows import MAX_ROWS, Parsed, Row, Upload
+from threadline.core.proactive.upload.rows import MAX_ROWS, ROW_FIELDS, Parsed, Row, Upload
 from threadline.core.suggest import closest
 
-JSON_FIELDS = (
-    "customer_id",
-    "identity",
-    "language",
-    "send_at",
-    "reference",
-    "debt_reference",
-    "timezone",
-    "region",
-    "channel",
-    "variables",
-)
+JSON_FIELDS = ("customer_id", "identity", *ROW_FIELDS, "variables")
 
 
 def parse_json(doc: object, *, max_rows: int = MAX_ROWS) -> Parsed:

@@ -15,6 +15,8 @@ from threadline.core.errors import InvalidInput
 from threadline.core.proactive.upload.fields import Bad, show
 
 MAX_ROWS = 100_000
+# What a row may say beside who it is for, in either format.
+ROW_FIELDS = ("language", "send_at", "reference", "debt_reference", "timezone", "region", "channel")
 # The row of a problem with the CSV header, reported once rather than on every row. Rows
 # are numbered from 1 (JSON) or 2 (CSV, whose header is line 1), so 0 is never a row.
 HEADER_ROW = 0
