@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from threadline.adapters import sqlite_inline
@@ -36,8 +37,15 @@ def is_retryable(exc: BaseException) -> bool:
     return is_busy(exc)
 
 
+# How long a task waits for a connection before its use case fails (SQLAlchemy's pool
+# default): a stuck transaction then shows as errors, not as a service that hangs.
+WAIT_SECONDS = 30.0
+
+
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, wait_seconds: float = WAIT_SECONDS
+    ) -> None:
         parsed = make_url(url)
         self.url = url
         self.dialect = parsed.get_backend_name()
@@ -54,7 +62,12 @@ class Database:
         else:
             # No pre-ping: it costs a round trip on every checkout. A connection that died
             # (a server restart) fails its transaction once and the Transactor retries.
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+            kwargs.update(
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_recycle=1800,
+                pool_timeout=wait_seconds,
+            )
             # asyncpg prepares every statement, and PostgreSQL then switches to a generic
             # plan, costed once and kept. Costed while a table was small (a new
             # deployment, an import), it stays a bad plan as the table grows until the
@@ -63,6 +76,7 @@ class Database:
             kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._wait_seconds = wait_seconds
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
@@ -82,10 +96,21 @@ class Database:
         # back before any waiter wakes, and the outbox, routing and every API call
         # waited out the pool's 30 s. An asyncio.Lock serves waiters first come, first
         # served.
-        async with self._turn(), self.engine.connect() as conn:
-            if write:
-                conn = await conn.execution_options(sqlite_immediate=True)
-            yield conn
+        turn = self._turn()
+        try:
+            async with asyncio.timeout(self._wait_seconds):
+                await turn.acquire()
+        except TimeoutError:
+            raise PoolTimeout(
+                f"SQLite's connection was not free within {self._wait_seconds:g} s"
+            ) from None
+        try:
+            async with self.engine.connect() as conn:
+                if write:
+                    conn = await conn.execution_options(sqlite_immediate=True)
+                yield conn
+        finally:
+            turn.release()
 
     def _turn(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
