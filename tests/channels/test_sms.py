@@ -511,6 +511,16 @@ async def test_a_webhook_naming_no_phone_number_is_refused_before_any_look_up(
     assert "malformed_payload" in text
 
 
+@pytest.mark.parametrize("sender", ["ACME", "+1", "12345"])
+async def test_a_signed_text_from_no_phone_number_is_refused_naming_from(
+    world: World, sender: str
+) -> None:
+    await world.connected_inbox("sms")
+    result = await world.fake.inbound_twilio(from_=sender, to=SMS_NUMBER, body="hi")
+    assert result.status == 400
+    assert await _stored_conversations(world) == 0
+
+
 async def test_a_provider_inbox_takes_no_messages_around_its_webhook(world: World) -> None:
     inbox = await world.connected_inbox("sms")
     body = {"external_id": "x1", "customer": {"address": "not-a-phone"}, "text": "STOP"}

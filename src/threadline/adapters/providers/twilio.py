@@ -99,9 +99,9 @@ def parse_message(form: Form) -> CustomerMessage:
     sid = _one(form, "MessageSid")
     if not _SID.match(sid):
         raise MalformedPayload("MessageSid is not a Twilio message SID", field="MessageSid")
-    sender = _one(form, "From")
-    if not sender:
-        raise MalformedPayload("From is empty", field="From")
+    # A customer's number, E.164 as Twilio sends it: a short code or an alphanumeric
+    # sender is no customer we can answer, and is refused here, not deeper in.
+    sender = _address(form, "From")
     count = _one(form, "NumMedia", required=False) or "0"
     if not (count.isascii() and count.isdigit()) or int(count) > MAX_MEDIA:
         raise MalformedPayload(f"NumMedia is a count of 0-{MAX_MEDIA}", field="NumMedia")
