@@ -37,6 +37,18 @@ def misspellings(
     return dict(_pairs(g, w, cutoff))
 
 
+def edits(a: str, b: str) -> int:
+    """Levenshtein distance, ignoring case: the letters added, dropped or changed."""
+    a, b = a.casefold(), b.casefold()
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
 # An upload's rows tend to repeat one mistake: it is worked out once.
 @functools.lru_cache(maxsize=1024)
 def _pairs(

@@ -403,6 +403,16 @@ def test_a_column_that_misspells_a_reserved_column_refuses_the_upload(
     assert refused.details["missing"] == []
 
 
+@pytest.mark.parametrize(
+    "column", ["channel_id", "reference_id", "regions", "languages", "send_date", "customer_name"]
+)
+def test_an_exports_own_column_near_a_reserved_name_is_ignored_not_refused(column: str) -> None:
+    text = csv_text(f"customer_id,first_name,last_name,amount,{column}", f"{ALICE},A,R,1,x")
+    matched = match_columns(parse_csv(text), "greeting", GREETING)
+    assert [(e.row, e.field) for e in matched.errors] == [(HEADER_ROW, column)]
+    assert len(matched.recipients) == 1
+
+
 def test_an_unused_column_is_reported_once_at_the_header_and_left_out_of_every_row() -> None:
     header = "customer_id,first_name,last_name,amount,notes,segment"
     rows = [f"{ALICE},Ana,Ruiz,$1,VIP,b2c", "nope,Bo,Li,$2,,", f"{BOB},Cy,Wu,$3,,"]

@@ -28,12 +28,15 @@ from threadline.core.proactive.upload.csv_file import (
 )
 from threadline.core.proactive.upload.fields import show
 from threadline.core.proactive.upload.rows import HEADER_ROW, Parsed, RowError, problem
-from threadline.core.suggest import closest, misspellings
+from threadline.core.suggest import closest, edits, misspellings
 
 # How close a column must be to a reserved one to be refused as its misspelling: closer
-# than "did you mean" usually asks, since a false match refuses a whole upload
-# (customer_name is not customer_id; refrence is reference).
+# than "did you mean" usually asks, since a false match refuses a whole upload. A typo
+# is a letter or two and about the same length (refrence, sendat, time_zone); an
+# export's own columns are longer names (customer_name, channel_id, send_date,
+# languages), which are reported and ignored instead.
 _RESERVED_CUTOFF = 0.8
+_RESERVED_EDITS = 2
 _RECIPIENT = ("customer_id", "channel_address")
 # A header may be wide (a whole export): its columns are compared once per upload.
 _HEADER_PAIRS = 10_000
@@ -119,7 +122,12 @@ def match_columns(parsed: Parsed, template: str, variables: Sequence[str]) -> Pa
 def _reserved(column: str, absent: list[str]) -> str | None:
     if column.startswith(VARIABLE_PREFIX):
         return None  # declared a variable in so many words
-    return closest(column, absent, cutoff=_RESERVED_CUTOFF)
+    near = closest(column, absent, cutoff=_RESERVED_CUTOFF)
+    if near is None or abs(len(column) - len(near)) > 1:
+        return None
+    if column.casefold().startswith(near.casefold()):
+        return None  # the reserved name and more: another column (languages, regions)
+    return near if edits(column, near) <= _RESERVED_EDITS else None
 
 
 def _header(column: str, message: str, suggestion: str | None = None) -> RowError:
