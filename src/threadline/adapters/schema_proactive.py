@@ -153,7 +153,8 @@ consent_records = sa.Table(
 )
 
 # Conversations with a customer about a debt in collection (Regulation F counts 7 days
-# from each): a reply to a collections notification, or one the business reports.
+# from each): a reply to a collections notification, any customer's or agent's message
+# in its thread within 30 days of it, or one the business reports.
 debt_conversations = sa.Table(
     "debt_conversations",
     metadata,

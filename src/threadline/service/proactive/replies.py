@@ -107,7 +107,7 @@ async def before(
 def redirect(answer: Answering, conv: Conversation, now: datetime) -> bool:
     """Before the answer is received: whether it goes to the humans of the queue its
     template names (not to the inbox's bot). A closed conversation reopens there. An
-    inactive one gives up its owner's claim on it when the owner is not in that queue:
+    inactive one in another queue gives up its owner's claim on it:
     the business declared who handles this answer, so the answer must not reactivate to
     the owner by stickiness; it reactivates ownerless and `after` moves it to the
     queue."""
