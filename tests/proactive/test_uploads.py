@@ -258,7 +258,12 @@ async def test_a_row_scheduled_more_than_a_year_ahead_is_refused_and_the_others_
     body = r.json()
     assert body["created"] == 1
     assert body["errors"] == [
-        {"row": 1, "field": "send_at", "message": "send_at: at most a year ahead"}
+        {
+            "row": 1,
+            "field": "send_at",
+            "message": "send_at: at most a year ahead",
+            "suggestion": None,
+        }
     ]
 
 
@@ -340,11 +345,13 @@ async def test_a_misspelt_json_variable_is_reported_on_its_row_with_did_you_mean
             "field": "variables.merchnat",
             "message": "variables.merchnat: 'merchnat' is not a variable of template "
             "'card_fraud_check'; did you mean 'merchant'?",
+            "suggestion": "merchant",
         },
         {
             "row": 3,
             "field": "variables.pin",
             "message": "variables.pin: 'pin' is not a variable of template 'card_fraud_check'",
+            "suggestion": None,
         },
     ]
 

@@ -147,6 +147,9 @@ class RowErrorOut(BaseModel):
     row: int = Field(description="CSV: the line in the file (the header is 1); JSON: 1-based")
     field: str | None
     message: str
+    suggestion: str | None = Field(
+        default=None, description="What a misspelt name most likely stands for (did you mean)"
+    )
 
 
 class BatchOut(BaseModel):

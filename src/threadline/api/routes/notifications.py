@@ -107,7 +107,7 @@ async def upload_batch(
 
 
 def _error(e: Any) -> RowErrorOut:
-    return RowErrorOut(row=e.row, field=e.field, message=e.message)
+    return RowErrorOut(row=e.row, field=e.field, message=e.message, suggestion=e.suggestion)
 
 
 def _parse_upload(content_type: str, raw: bytes) -> Parsed:

@@ -95,7 +95,7 @@ async def create_batch(
 
 
 def _error_doc(e: RowError) -> dict[str, Any]:
-    return {"row": e.row, "field": e.field, "message": e.message}
+    return {"row": e.row, "field": e.field, "message": e.message, "suggestion": e.suggestion}
 
 
 @dataclass(frozen=True)
