@@ -215,7 +215,10 @@ async def serve(
     base = f"http://127.0.0.1:{port}"
     db = Database(database_url)
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+        # Why 30 s: a call that never answers still fails the test, while one that waits
+        # its turn on a machine shared by two xdist workers, a browser and SQLite's one
+        # connection (CI's two cores) does not fail it for being slow.
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             yield Live(base, clock, Transactor(db), http)
     finally:
         await db.dispose()
