@@ -184,6 +184,8 @@ async def test_a_file_that_cannot_be_read_is_refused_whole(world: World) -> None
         (good, "multipart/form-data; boundary=x"),
         ("", "text/csv"),
         ("amount;merchant\n$1;ACME\n", "text/csv"),  # no recipient column
+        # A quote never closed: the next row must not go out inside this one's message.
+        (f'customer_id,amount,merchant\n{ana},$1.00,"ACME\n{ana},$2.00,SHOP\n', "text/csv"),
         ('{"customer_id": "x"}', "application/json"),  # not a list
         ("[{", "application/json"),
     ]:
@@ -195,6 +197,20 @@ async def test_a_file_that_cannot_be_read_is_refused_whole(world: World) -> None
     assert r.json()["error"]["code"] == "unknown_template"
     assert await _batches(live) == 0
     assert await _notifications(live, admin) == []
+
+
+async def test_a_header_without_rows_is_refused_saying_there_are_no_recipients(
+    world: World,
+) -> None:
+    live, admin = await _ready(world)
+    for body, content_type in [
+        ("customer_id,amount,merchant\n", "text/csv"),
+        ("[]", "application/json"),
+    ]:
+        r = await _upload(live, admin, body, content_type)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["message"].startswith("the upload has no recipients"), r.text
+    assert await _batches(live) == 0
 
 
 async def test_an_agent_is_refused_before_the_upload_is_read(world: World) -> None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from threadline.core.customers import CHANNELS, Identity
 from threadline.core.errors import InvalidInput
 from threadline.core.proactive import upload
+from threadline.core.proactive.policy import NOTIFIABLE
 from threadline.core.proactive.upload import (
     HEADER_ROW,
     RESERVED_COLUMNS,
@@ -182,7 +183,8 @@ def test_a_row_with_a_malformed_customer_id_is_reported_and_the_others_proceed()
         ("timezone", "EST5EDT/../x", "unknown time zone"),
         ("region", "USA", "is not a region"),
         ("region", "US-CALI", "is not a region"),
-        ("channel", "pigeon", "unknown channel 'pigeon'"),
+        ("channel", "pigeon", "'pigeon' is not a channel notifications go on"),
+        ("channel", "web", "the channels are api, app, apple, messenger, rcs, sms, whatsapp"),
     ],
 )
 def test_a_bad_value_is_reported_under_its_column(column: str, cell: str, says: str) -> None:
@@ -299,12 +301,13 @@ def test_references_differing_only_in_case_are_different_references() -> None:
         ("amount,merchant\r\n", "needs a customer_id or a channel_address column"),
         ("customerid,amount\r\n", "is 'customerid' meant to be one?"),
         ("customer_id,,amount\r\n", "column 2 of the header has no name"),
-        ("customer_id,Amount\r\n", "did you mean 'amount'?"),
-        ("customer_id,total amount\r\n", "'total amount' is not a valid name"),
-        ("customer_id,var.\r\n", "'var.' is not a valid name"),
-        ("customer_id,2fa_code\r\n", "is not a valid name"),
-        ("customer_id," + "a" * 33 + "\r\n", "up to 31"),
+        ("customer_id,Amount,amount\r\n", "names column 'amount' twice"),
         ("customer_id;amount\r\n", "separated by commas"),
+        (
+            f'customer_id,amount\r\n{ALICE},"UNCLOSED\r\n{ALICE},2\r\n',
+            "line 2 of the file opens a quoted cell that is never closed",
+        ),
+        ('customer_id,amount\r\nx,"1"2\r\n', "line 2 of the file is not readable as CSV"),
         ("customer_id\r\n" + "x" * 200_000 + "\r\n", "line 2 of the file is not readable as CSV"),
     ],
 )
@@ -313,6 +316,27 @@ def test_a_bad_file_is_refused_as_a_whole(text: str, says: str) -> None:
         parse_csv(text)
     assert refused.value.details == {"field": "file"}
     assert says in refused.value.message
+
+
+def test_capitalised_columns_are_read_as_their_names_and_odd_ones_left_to_the_template() -> None:
+    text = csv_text(
+        "Customer_ID,First_Name,Last_Name,Amount,Segment Name,2fa_code", f"{ALICE},A,R,1,b2c,9"
+    )
+    parsed = parse_csv(text)
+    assert parsed.header == (
+        "customer_id",
+        "first_name",
+        "last_name",
+        "amount",
+        "Segment Name",
+        "2fa_code",
+    )
+    matched = match_columns(parsed, "greeting", GREETING)
+    assert [(e.row, e.field) for e in matched.errors] == [
+        (HEADER_ROW, "Segment Name"),
+        (HEADER_ROW, "2fa_code"),
+    ]
+    assert matched.recipients[0].variables == {"first_name": "A", "last_name": "R", "amount": "1"}
 
 
 def test_every_reserved_column_is_understood() -> None:
@@ -684,7 +708,7 @@ def recipient_lists(draw: st.DrawFn) -> tuple[list[str], list[Recipient], list[t
                 debt_reference=None if debt is None else f"D{debt}",
                 timezone=draw(st.none() | ZONES),
                 region=draw(st.none() | REGIONS),
-                channel=draw(st.none() | st.sampled_from(sorted(CHANNELS))),
+                channel=draw(st.none() | st.sampled_from(sorted(NOTIFIABLE))),
             )
         )
         offsets.append(draw(OFFSETS))
@@ -769,6 +793,16 @@ def test_valid_recipients_sent_as_json_read_back_the_same(
 @given(st.lists(st.text(max_size=40), max_size=8))
 def test_any_rows_are_either_recipients_or_errors_never_a_crash(lines: list[str]) -> None:
     text = "customer_id,channel_address,language,send_at,reference,amount\n" + "\n".join(lines)
+    if '"' in text:  # a stray quote may make the file unreadable: refused whole, then
+        try:
+            parse_csv(text)
+        except InvalidInput as refused:
+            refusal = refused
+        else:
+            refusal = None
+        assert refusal is None or refusal.details == {"field": "file"}
+        if refusal is not None:
+            return
     parsed = parse_csv(text)
     good = [r.row for r in parsed.recipients]
     bad = {e.row for e in parsed.errors}

@@ -88,7 +88,9 @@ async def upload_batch(
         result = await requests.create_batch(uow, principal, template, parsed, ctx.now())
         if not result.accepted:
             raise InvalidInput(
-                "no recipient in the upload could be accepted",
+                "no recipient in the upload could be accepted"
+                if result.rows
+                else "the upload has no recipients: a row (CSV) or an object (JSON) for each",
                 field="file",
                 errors=[_error(e).model_dump() for e in result.errors[:1000]],
             )

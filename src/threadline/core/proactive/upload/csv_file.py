@@ -21,12 +21,16 @@ break; a UTF-8 byte order mark is ignored. The reserved columns are
 
 and every other column is a template variable, named NAME or var.NAME (var. lets a
 variable share a reserved column's name: var.language). A variable name is a lowercase
-letter then up to 31 lowercase letters, digits or underscores. The header needs a
-customer_id or a channel_address column (or both, each row filling one of them); a header
-with a duplicate column, a column without a name or an invalid variable name refuses the
-whole file. Whether the variable columns are the template's is checked once, against the
-template (upload.columns). Row numbers are line numbers in the file: the header is line
-1, so the first recipient is row 2 (a cell with a line break in it takes two lines).
+letter then up to 31 lowercase letters, digits or underscores; names are read without
+regard to case (Channel_Address, Amount), and a column no variable can be named
+("Segment Name") is an export's own, which the template check reports once and leaves
+out. The header needs a customer_id or a channel_address column (or both, each row
+filling one of them); a header with a duplicate column, a column without a name or a
+name with ";", tab or "|" in it (another separator) refuses the whole file, and so does a
+quoted cell that is never closed. Whether the variable columns are the template's is
+checked once, against the template (upload.columns). Row numbers are line numbers in the
+file: the header is line 1, so the first recipient is row 2 (a cell with a line break in
+it takes two lines).
 
 Spreadsheets pad and trail, so: every cell is stripped of surrounding spaces; an empty
 cell means "not given" (an empty variable is left out of `variables`); a row whose cells
@@ -122,7 +126,9 @@ def column_of(variable: str) -> str:
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     """Each record with the line it starts on (a quoted line break spans lines)."""
     # newline="": the csv module reads the line endings itself, inside quotes too.
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote opened and never closed is an error, not a cell that swallows the
+    # rest of the file (the next rows would go out inside one customer's message).
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     while True:
         start = reader.line_num + 1
         try:
@@ -130,6 +136,12 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise InvalidInput(
+                    f"line {start} of the file opens a quoted cell that is never closed "
+                    '(a " without its closing "): nothing was read',
+                    field="file",
+                ) from None
             raise InvalidInput(
                 f"line {start} of the file is not readable as CSV ({exc})", field="file"
             ) from None
@@ -141,7 +153,7 @@ def _columns(header: list[str]) -> list[_Column]:
     seen: dict[str, int] = {}
     variables: dict[str, str] = {}
     for number, raw in enumerate(header, start=1):
-        name = raw.strip()
+        name = _canonical(raw.strip())
         if not name:
             raise InvalidInput(f"column {number} of the header has no name", field="file")
         if name in seen:
@@ -155,7 +167,11 @@ def _columns(header: list[str]) -> list[_Column]:
             continue
         variable = name.removeprefix(VARIABLE_PREFIX)
         if not VARIABLE.fullmatch(variable):
-            raise InvalidInput(_bad_column(name, variable), field="file")
+            if any(sep in name for sep in ";\t|"):
+                raise InvalidInput(_bad_column(name), field="file")
+            # A column no template variable can be named (an export's "Segment Name"):
+            # kept as written, for the template check to report once and leave out.
+            variable = name
         if variable in variables:
             raise InvalidInput(
                 f"columns {variables[variable]!r} and {show(name)} are the same variable, "
@@ -174,10 +190,17 @@ def _columns(header: list[str]) -> list[_Column]:
     return columns
 
 
-def _bad_column(name: str, variable: str) -> str:
-    message = f"column {show(name)} is not a valid name: {VARIABLE_RULE}"
-    if any(sep in name for sep in ";\t|"):
-        return message + " (the columns of this file are separated by commas)"
-    if VARIABLE.fullmatch(variable.lower()):
-        return message + f" (did you mean {variable.lower()!r}?)"
-    return message
+def _canonical(name: str) -> str:
+    """Exports capitalise (Channel_Address, Amount): a name that is a reserved column or
+    a variable name but for its case is read as that name."""
+    folded = name.lower()
+    if folded in RESERVED_COLUMNS or VARIABLE.fullmatch(folded.removeprefix(VARIABLE_PREFIX)):
+        return folded
+    return name
+
+
+def _bad_column(name: str) -> str:
+    return (
+        f"column {show(name)} is not a valid name: {VARIABLE_RULE} "
+        "(the columns of this file are separated by commas)"
+    )

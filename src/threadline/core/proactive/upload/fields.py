@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from threadline.core.customers import CHANNELS, Identity, make_identity, validate_timezone
 from threadline.core.errors import InvalidInput
+from threadline.core.proactive.policy import NOTIFIABLE
 
 VARIABLE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 VARIABLE_RULE = (
@@ -130,8 +131,12 @@ def _region(value: str) -> str:
 
 def _channel(value: str) -> str:
     lowered = value.lower()
-    if lowered not in CHANNELS:
-        raise Bad(f"unknown channel {show(value)}; the channels are {names(CHANNELS)}")
+    # Web chat has no address to reach a visitor who left: nothing is sent on it.
+    if lowered not in NOTIFIABLE:
+        raise Bad(
+            f"{show(value)} is not a channel notifications go on; "
+            f"the channels are {names(NOTIFIABLE)}"
+        )
     return lowered
 
 
