@@ -264,7 +264,8 @@ async def _run(
     base = f"http://{host}:{bound}"
     print(f"Threadline demo running at {base}  (agent desk: {base}/desk/, API docs: {base}/docs)")
     print(
-        "Log in as alice, bob, carol (agents), sam (supervisor) or ada (admin); "
+        "Log in as alice, bob, carol, fran (agents; fran is the fraud team), sam (supervisor) "
+        "or ada (admin); "
         f"password: {password}"
     )
     print(

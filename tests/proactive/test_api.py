@@ -420,6 +420,8 @@ async def test_an_unknown_template_is_answered_with_the_closest_name_when_there_
         error = _error(r, 404, "unknown_template")
         assert error["message"].endswith(f"; did you mean {near!r}?"), error
         assert error["details"] == {"suggestion": near}
+        r = await live.http.get(f"/api/v1/notification-templates/{name}", headers=admin.headers)
+        assert _error(r, 404, "unknown_template")["details"] == {"suggestion": near}
     r = await live.http.post(
         "/api/v1/notifications", json={**body, "template": "welcome"}, headers=admin.headers
     )

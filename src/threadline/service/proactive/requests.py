@@ -19,13 +19,12 @@ from typing import Any
 
 from threadline.adapters.repositories.notifications import Batch, Referenced
 from threadline.core.access import Principal, require_role
-from threadline.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from threadline.core.errors import Conflict, DomainError, InvalidInput
 from threadline.core.proactive.notification import Notification
 from threadline.core.proactive.policy import NOTIFIABLE
 from threadline.core.proactive.purposes import Purpose
 from threadline.core.proactive.templates import check_values
 from threadline.core.proactive.upload import Parsed, Recipient, RowError, match_columns, refusal
-from threadline.core.suggest import closest
 from threadline.service.proactive.setup import SENDERS, Template, template_named
 from threadline.service.unit_of_work import UnitOfWork
 
@@ -56,7 +55,7 @@ async def create_one(
     """One notification; returns it and whether it was there already (its reference
     repeated). Bad input is refused as a whole, with the field named."""
     require_role(actor, *SENDERS)
-    template = await _template(uow, template_name)
+    template = await template_named(uow, template_name)
     result = await _create(uow, template, [recipient], now, batch_id=None)
     if result.errors:
         error = result.errors[0]
@@ -77,7 +76,7 @@ async def create_batch(
     """A batch of `parsed`'s recipients. Its errors are the rows' (and the CSV header's,
     reported once at row HEADER_ROW); a header that lacks a variable refuses it whole."""
     require_role(actor, *SENDERS)
-    template = await _template(uow, template_name)
+    template = await template_named(uow, template_name)
     t = template.template
     parsed = match_columns(parsed, t.name, [v.name for v in t.variables])
     batch_id = uuid.uuid4()
@@ -213,20 +212,6 @@ def _check(r: Recipient, purpose: Purpose) -> None:
             f"notifications are not sent on {r.channel}; one of {sorted(NOTIFIABLE)}",
             field="channel",
         )
-
-
-async def _template(uow: UnitOfWork, name: str) -> Template:
-    """The template `name`, or unknown_template with the stored name it most likely
-    misspells, if any ("did you mean", `suggestion`)."""
-    try:
-        return await template_named(uow, name)
-    except NotFound as unknown:
-        near = closest(name, [t.name for t in await uow.outreach.templates()])
-        if near is None:
-            raise
-        raise NotFound(
-            f"{unknown.message}; did you mean {near!r}?", code=unknown.code, suggestion=near
-        ) from None
 
 
 def _row_errors(row: int, error: DomainError) -> list[RowError]:

@@ -18,6 +18,7 @@ from threadline.core.proactive.templates import (
     parse_template,
     template_to_doc,
 )
+from threadline.core.suggest import closest
 from threadline.service.unit_of_work import UnitOfWork
 
 MANAGERS = (Role.ADMIN,)
@@ -84,12 +85,18 @@ def _parsed(stored: StoredTemplate) -> Template:
 
 
 async def template_named(uow: UnitOfWork, name: str) -> Template:
+    """The template `name`, or unknown_template with the stored name it most likely
+    misspells, if any ("did you mean", `suggestion`)."""
     # A name no template may have (parse_template's rule) is not looked up: it names
     # none, and PostgreSQL would refuse a NUL in it outright.
     stored = await uow.outreach.template_named(name) if _NAME.fullmatch(name) else None
-    if stored is None:
-        raise NotFound(f"no notification template named {name!r}", code="unknown_template")
-    return _parsed(stored)
+    if stored is not None:
+        return _parsed(stored)
+    unknown = f"no notification template named {name!r}"
+    near = closest(name, [t.name for t in await uow.outreach.templates()])
+    if near is None:
+        raise NotFound(unknown, code="unknown_template")
+    raise NotFound(f"{unknown}; did you mean {near!r}?", code="unknown_template", suggestion=near)
 
 
 async def template_by_id(uow: UnitOfWork, template_id: uuid.UUID) -> Template:
