@@ -33,3 +33,19 @@ async def test_a_sender_that_is_no_inbox_on_its_channel_is_refused_naming_the_on
     }
     policy = (await live.http.get("/api/v1/proactive/policy", headers=admin.headers)).json()
     assert policy["senders"] == {"sms": "Texts"}
+
+
+async def test_wrong_senders_are_reported_with_the_policys_other_problems_at_once(
+    live: Live,
+) -> None:
+    admin = await live.agent("ada", role=Role.ADMIN, online=False)
+    await live.inbox("Texts", channel="sms")
+    await live.inbox("Help", channel="whatsapp")
+    r = await live.http.put(
+        "/api/v1/proactive/policy",
+        json={"senders": {"sms": "Help", "whatsapp": "Texts", "fax": "x"}, "windw": "08:00-21:00"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 422, r.text
+    fields = sorted(p["field"] for p in r.json()["error"]["details"]["problems"])
+    assert fields == ["senders.fax", "senders.sms", "senders.whatsapp", "windw"]

@@ -12,7 +12,7 @@ from threadline.adapters.repositories.outreach import StoredTemplate
 from threadline.core.access import Principal, require_role
 from threadline.core.agents import Role
 from threadline.core.errors import InvalidInput, NotFound
-from threadline.core.proactive.policy import Policy, parse_policy, policy_to_doc
+from threadline.core.proactive.policy import NOTIFIABLE, Policy, parse_policy, policy_to_doc
 from threadline.core.proactive.templates import (
     NotificationTemplate,
     parse_template,
@@ -42,19 +42,50 @@ async def put_policy(
     uow: UnitOfWork, actor: Principal, document: object, now: datetime
 ) -> dict[str, Any]:
     require_role(actor, *MANAGERS)
-    policy = parse_policy(document)
-    await _check_senders(uow, policy)
+    # Every problem at once: the senders are checked against the inboxes even when the
+    # document has other problems (those of its senders that are well formed).
+    named = _named_senders(document)
+    wrong = await _sender_problems(uow, named)
+    try:
+        policy = parse_policy(document)
+    except InvalidInput as bad:
+        if not wrong:
+            raise
+        listed = bad.details.get("problems")
+        found = (
+            list(listed)
+            if isinstance(listed, list)
+            else [{"field": str(bad.details.get("field", "policy")), "message": bad.message}]
+        )
+        raise _refusal([*found, *wrong]) from None
+    if wrong:
+        raise _refusal(wrong)
     stored = policy_to_doc(policy)
     await uow.outreach.put_policy(stored, now, f"agent:{actor.agent_id}")
     return stored
 
 
-async def _check_senders(uow: UnitOfWork, policy: Policy) -> None:
+def _named_senders(document: object) -> dict[str, str]:
+    """The well-formed entries of a policy document's `senders` (parse_policy reports
+    the others)."""
+    senders = document.get("senders") if isinstance(document, dict) else None
+    if not isinstance(senders, dict):
+        return {}
+    return {
+        channel: name.strip()
+        for channel, name in senders.items()
+        if channel in NOTIFIABLE and isinstance(name, str) and name.strip()
+    }
+
+
+async def _sender_problems(uow: UnitOfWork, senders: dict[str, str]) -> list[dict[str, str]]:
     """Each named sender is an inbox on its channel: a name that matches none would
     leave every notification on that channel suppressed as `no_sender`."""
+    if not senders:
+        return []
     inboxes = await uow.access.list_inboxes()
     problems: list[dict[str, str]] = []
-    for channel, name in sorted(policy.senders.items()):
+    for channel, name in sorted(senders.items()):
         on_channel = sorted(i.name for i in inboxes if i.channel == channel)
         if name in on_channel:
             continue
@@ -66,12 +97,15 @@ async def _check_senders(uow: UnitOfWork, policy: Policy) -> None:
         else:
             why = f"no inbox named {name!r}, and no inbox on {channel} yet"
         problems.append({"field": f"senders.{channel}", "message": why})
-    if problems:
-        raise InvalidInput(
-            "; ".join(f"{p['field']}: {p['message']}" for p in problems),
-            field=problems[0]["field"],
-            problems=problems,
-        )
+    return problems
+
+
+def _refusal(problems: list[dict[str, str]]) -> InvalidInput:
+    return InvalidInput(
+        "; ".join(f"{p['field']}: {p['message']}" for p in problems),
+        field=problems[0]["field"],
+        problems=problems,
+    )
 
 
 @dataclass(frozen=True)
