@@ -3,7 +3,10 @@ provider, and the customer's answers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.support.channels import CUSTOMER_PHONE, SMS_NUMBER, World
+from tests.support.live import AgentHandle
 from tests.support.proactive import (
     FRAUD_CHECK,
     customer,
@@ -74,22 +77,7 @@ async def test_a_fraud_alert_no_moves_an_open_conversation_to_the_fraud_queue(
     # She is already talking to Alice about something else when the alert comes.
     await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="Hi, my address?")
     [open_conv] = (await live.http.get("/api/v1/conversations", headers=alice.headers)).json()
-    await put_template(live, world.admin, "card_fraud_check", FRAUD_CHECK)
-    sent = await notify(
-        live,
-        world.admin,
-        "card_fraud_check",
-        str(open_conv["customer_id"]),
-        variables={"amount": "$420.00", "merchant": "ACME STORE"},
-    )
-    alert = await until_state(live, world.admin, str(sent["id"]), "delivered")
-    assert alert["conversation_id"] == open_conv["id"]
-    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="NO")
-    answered = await until_state(live, world.admin, str(sent["id"]), "delivered")
-    assert answered["outcome"] == "handed_off"
-    [conv] = (await live.http.get("/api/v1/conversations", headers=fraud.headers)).json()
-    assert conv["id"] == open_conv["id"]
-    detail = await live.conversation(fraud, conv["id"])
+    detail = await _alert_answered_no(world, open_conv, fraud)
     assert detail["conversation"]["queue"] == "fraud"
     assert detail["conversation"]["assigned_agent_id"] == fraud.id
     assert "card_fraud_check" in detail["conversation"]["handoff"]["summary"]
@@ -115,22 +103,7 @@ async def test_a_fraud_alert_no_in_an_inactive_conversation_reaches_the_fraud_qu
     )
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "inactive"
-    await put_template(live, world.admin, "card_fraud_check", FRAUD_CHECK)
-    sent = await notify(
-        live,
-        world.admin,
-        "card_fraud_check",
-        str(open_conv["customer_id"]),
-        variables={"amount": "$420.00", "merchant": "ACME STORE"},
-    )
-    alert = await until_state(live, world.admin, str(sent["id"]), "delivered")
-    assert alert["conversation_id"] == open_conv["id"]
-    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="NO")
-    answered = await until_state(live, world.admin, str(sent["id"]), "delivered")
-    assert answered["outcome"] == "handed_off"
-    [conv] = (await live.http.get("/api/v1/conversations", headers=fraud.headers)).json()
-    assert conv["id"] == open_conv["id"]
-    detail = await live.conversation(fraud, conv["id"])
+    detail = await _alert_answered_no(world, open_conv, fraud)
     assert detail["conversation"]["state"] == "assigned"
     assert detail["conversation"]["queue"] == "fraud"
     assert detail["conversation"]["assigned_agent_id"] == fraud.id
@@ -144,3 +117,27 @@ async def test_a_fraud_alert_no_in_an_inactive_conversation_reaches_the_fraud_qu
         params = {"state": state} if state else {}
         mine = await live.http.get("/api/v1/conversations", params=params, headers=alice.headers)
         assert mine.json() == []
+
+
+async def _alert_answered_no(
+    world: World, conv: dict[str, Any], fraud: AgentHandle
+) -> dict[str, Any]:
+    """A fraud alert into the customer's conversation `conv`, answered NO: the
+    conversation as the fraud team's agent then sees it."""
+    live = world.live
+    await put_template(live, world.admin, "card_fraud_check", FRAUD_CHECK)
+    sent = await notify(
+        live,
+        world.admin,
+        "card_fraud_check",
+        str(conv["customer_id"]),
+        variables={"amount": "$420.00", "merchant": "ACME STORE"},
+    )
+    alert = await until_state(live, world.admin, str(sent["id"]), "delivered")
+    assert alert["conversation_id"] == conv["id"]
+    await world.fake.inbound_twilio(from_=CUSTOMER_PHONE, to=SMS_NUMBER, body="NO")
+    answered = await until_state(live, world.admin, str(sent["id"]), "delivered")
+    assert answered["outcome"] == "handed_off"
+    [mine] = (await live.http.get("/api/v1/conversations", headers=fraud.headers)).json()
+    assert mine["id"] == conv["id"]
+    return await live.conversation(fraud, mine["id"])
