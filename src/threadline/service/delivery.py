@@ -29,7 +29,9 @@ from threadline.adapters.providers.base import (
     Secrets,
 )
 from threadline.adapters.worker import BackgroundWorker
-from threadline.core.consent import ConsentState
+from threadline.core.consent import Consent, ConsentState
+from threadline.core.conversations import Conversation
+from threadline.core.customers import Identity
 from threadline.core.messages import DeliveryStatus, Message, advance_status
 from threadline.core.outbox import (
     Accepted,
@@ -158,17 +160,41 @@ class OutboxSender(BackgroundWorker):
             return Retry(f"internal error while sending ({type(exc).__name__})")
 
 
+@dataclass(frozen=True)
+class _Round:
+    """What a round's requests are made from, read for all its rows at once: four
+    queries a round rather than four a message (a notification batch's rounds are full)."""
+
+    messages: dict[uuid.UUID, Message]
+    conversations: dict[uuid.UUID, Conversation]
+    consents: dict[tuple[uuid.UUID, str], Consent]
+    identities: dict[uuid.UUID, list[Identity]]
+
+    @classmethod
+    async def read(cls, uow: UnitOfWork, items: list[OutboxItem]) -> _Round:
+        msgs = await uow.messages.many({i.message_id for i in items})
+        convs = await uow.conversations.many({m.conversation_id for m in msgs.values()})
+        customers = sorted({c.customer_id for c in convs.values()})
+        return cls(
+            msgs,
+            convs,
+            await uow.consents.for_customers(customers),
+            await uow.customers.identities(customers),
+        )
+
+
 async def claim(uow: UnitOfWork, now: datetime, config: DeliveryConfig, limit: int) -> list[Work]:
     works: list[Work] = []
     changed: list[OutboxItem] = []
     # A round's rows mostly share a few inboxes: each connection is read once.
     connections: dict[uuid.UUID, tuple[Connection, Provider] | None] = {}
-    for item in await uow.outbox.claimable(now, limit):
+    items = await uow.outbox.claimable(now, limit)
+    known = await _Round.read(uow, items)
+    for item in items:
         if item.inbox_id not in connections:
             connections[item.inbox_id] = await channel_of(uow, item.inbox_id)
         found = connections[item.inbox_id]
-        msg = await uow.messages.get(item.message_id)
-        assert msg is not None  # a foreign key guarantees it
+        msg = known.messages[item.message_id]  # a foreign key guarantees it
         changed.append(item)
         if found is None:
             if item.claim(now, config.lease, idempotent=False):
@@ -193,7 +219,7 @@ async def claim(uow: UnitOfWork, now: datetime, config: DeliveryConfig, limit: i
         if not item.claim(now, config.lease, idempotent=prov.idempotent):
             await _settle(uow, item, msg, now)
             continue
-        request = await _request(uow, item, msg, prov, config)
+        request = _request(known, item, msg, prov, config)
         if isinstance(request, Rejected):
             item.record(request, now, config.policy, idempotent=False, jitter=0.0)
             await _settle(uow, item, msg, now)
@@ -203,14 +229,13 @@ async def claim(uow: UnitOfWork, now: datetime, config: DeliveryConfig, limit: i
     return works
 
 
-async def _request(
-    uow: UnitOfWork, item: OutboxItem, msg: Message, prov: Provider, config: DeliveryConfig
+def _request(
+    known: _Round, item: OutboxItem, msg: Message, prov: Provider, config: DeliveryConfig
 ) -> OutboundRequest | Rejected:
-    conv = await uow.conversations.get(msg.conversation_id)
-    assert conv is not None
+    conv = known.conversations[msg.conversation_id]
     # Consent is checked again at sending: a STOP that arrived after the reply was
     # queued still stops it.
-    consent = await uow.consents.get(conv.customer_id, conv.channel)
+    consent = known.consents.get((conv.customer_id, conv.channel))
     if (
         consent is not None
         and consent.state is ConsentState.OPTED_OUT
@@ -218,7 +243,7 @@ async def _request(
         and not item.payload.get("survives_opt_out")
     ):
         return Rejected("the customer opted out of messages on this channel")
-    identities = (await uow.customers.identities([conv.customer_id]))[conv.customer_id]
+    identities = known.identities.get(conv.customer_id, [])
     addresses = [i.address for i in identities if i.channel == conv.channel]
     if not addresses:
         return Rejected(f"the customer has no {conv.channel} address")

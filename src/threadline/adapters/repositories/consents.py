@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +27,15 @@ class ConsentRepository:
             )
         ).first()
         return _from_row(row) if row else None
+
+    async def for_customers(
+        self, customer_ids: Collection[uuid.UUID]
+    ) -> dict[tuple[uuid.UUID, str], Consent]:
+        """Each of these customers' consents by (customer, channel), in one query."""
+        if not customer_ids:
+            return {}
+        rows = await self._conn.execute(t.select().where(t.c.customer_id.in_(sorted(customer_ids))))
+        return {(r.customer_id, r.channel): _from_row(r) for r in rows}
 
     async def for_customer(self, customer_id: uuid.UUID) -> list[Consent]:
         rows = await self._conn.execute(

@@ -149,6 +149,15 @@ class ConversationRepository:
         query = sa.select(conversations).where(conversations.c.id == conversation_id)
         return await self._one(query, for_update=for_update)
 
+    async def many(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Conversation]:
+        """These conversations by id, unlocked, in one query."""
+        if not ids:
+            return {}
+        rows = await self._conn.execute(
+            sa.select(conversations).where(conversations.c.id.in_(sorted(ids)))
+        )
+        return {r.id: _from_row(r) for r in rows}
+
     async def lock_if_queued(self, conversation_id: uuid.UUID) -> Conversation | None:
         """Lock a queued conversation for assignment, skipping one another router holds."""
         query = sa.select(conversations).where(

@@ -66,6 +66,15 @@ class MessageRepository:
         row = (await self._conn.execute(query)).first()
         return _from_row(row) if row else None
 
+    async def many(self, message_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Message]:
+        """These messages by id, in one query (an outbox round's)."""
+        if not message_ids:
+            return {}
+        rows = await self._conn.execute(
+            sa.select(messages).where(messages.c.id.in_(sorted(message_ids)))
+        )
+        return {r.id: _from_row(r) for r in rows}
+
     async def for_conversation(
         self, conversation_id: uuid.UUID, *, limit: int, before_seq: int | None = None
     ) -> list[Message]:
