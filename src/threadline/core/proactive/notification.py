@@ -306,12 +306,8 @@ class Notification:
             state = WebhookState.ACCEPTED
         elif failed_at is not None:
             state = WebhookState.FAILED
-        elif self.webhook_due_at is not None:
-            state = WebhookState.PENDING
         else:
-            # Kept before the ends had their times: a last call without an error was taken.
-            taken = self.webhook_attempts > 0 and w.get("last_error") is None
-            state = WebhookState.ACCEPTED if taken else WebhookState.FAILED
+            state = WebhookState.PENDING
         return WebhookStatus(
             state=state,
             attempts=self.webhook_attempts,

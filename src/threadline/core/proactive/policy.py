@@ -99,6 +99,16 @@ _KEYS = (
 )
 
 
+def refusal(problems: list[dict[str, str]]) -> InvalidInput:
+    """A policy refused for `problems` (each a `field` and a `message`), all of them at
+    once: the first one's field at the top."""
+    return InvalidInput(
+        "; ".join(f"{p['field']}: {p['message']}" for p in problems),
+        field=problems[0]["field"],
+        problems=problems,
+    )
+
+
 def parse_policy(doc: object) -> Policy:
     """A policy from its JSON document; every problem is reported at once."""
     problems: list[dict[str, str]] = []
@@ -166,11 +176,7 @@ def parse_policy(doc: object) -> Policy:
     if window is not None:
         _check_windows(Policy(window, by_purpose, by_region), problem)
     if problems:
-        raise InvalidInput(
-            "; ".join(f"{p['field']}: {p['message']}" for p in problems),
-            field=problems[0]["field"],
-            problems=problems,
-        )
+        raise refusal(problems)
     assert window is not None
     return Policy(
         window=window,

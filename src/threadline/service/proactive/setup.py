@@ -12,7 +12,13 @@ from threadline.adapters.repositories.outreach import StoredTemplate
 from threadline.core.access import Principal, require_role
 from threadline.core.agents import Role
 from threadline.core.errors import InvalidInput, NotFound
-from threadline.core.proactive.policy import NOTIFIABLE, Policy, parse_policy, policy_to_doc
+from threadline.core.proactive.policy import (
+    NOTIFIABLE,
+    Policy,
+    parse_policy,
+    policy_to_doc,
+    refusal,
+)
 from threadline.core.proactive.templates import (
     NotificationTemplate,
     parse_template,
@@ -57,9 +63,9 @@ async def put_policy(
             if isinstance(listed, list)
             else [{"field": str(bad.details.get("field", "policy")), "message": bad.message}]
         )
-        raise _refusal([*found, *wrong]) from None
+        raise refusal([*found, *wrong]) from None
     if wrong:
-        raise _refusal(wrong)
+        raise refusal(wrong)
     stored = policy_to_doc(policy)
     await uow.outreach.put_policy(stored, now, f"agent:{actor.agent_id}")
     return stored
@@ -98,14 +104,6 @@ async def _sender_problems(uow: UnitOfWork, senders: dict[str, str]) -> list[dic
             why = f"no inbox named {name!r}, and no inbox on {channel} yet"
         problems.append({"field": f"senders.{channel}", "message": why})
     return problems
-
-
-def _refusal(problems: list[dict[str, str]]) -> InvalidInput:
-    return InvalidInput(
-        "; ".join(f"{p['field']}: {p['message']}" for p in problems),
-        field=problems[0]["field"],
-        problems=problems,
-    )
 
 
 @dataclass(frozen=True)
